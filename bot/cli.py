@@ -1,0 +1,157 @@
+"""The `antam` command: up, chat, train, content check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import signal
+import sys
+import uuid
+
+from bot.app import build_core
+from bot.config import Settings
+from bot.handlers.console import ConsoleChannel
+from bot.rasa_client import NluUnavailable, RasaClient
+from bot.rasa_runtime import action_server_command, rasa_env, rasa_server_command
+from bot.supervisor import Service, ServiceFailed, Supervisor
+from bot.training import MODEL_NAME, train
+from common.content import ContentError, load_content
+
+log = logging.getLogger("antam")
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL at INFO; they carry no text but drown the log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _services(settings: Settings) -> list[Service]:
+    env = rasa_env(settings)
+    return [
+        Service("actions", action_server_command(settings),
+                health_url=f"http://127.0.0.1:{settings.actions_port}/health",
+                listen=settings.actions_url, env=env, cwd=settings.root),
+        Service("rasa", rasa_server_command(settings),
+                health_url=f"{settings.rasa_url}/status?token={settings.rasa_token}",
+                listen=f"{settings.rasa_url} (HTTP API needs the token; "
+                       "/webhooks/antam needs the channel secret)",
+                env=env, cwd=settings.root),
+    ]
+
+
+async def _warm_up(settings: Settings) -> None:
+    """One throwaway turn so the first real user does not pay for model warm-up."""
+    client = RasaClient(settings.rasa_url, settings.channel_secret, timeout=60)
+    with contextlib.suppress(NluUnavailable):
+        await client.send(f"warmup-{uuid.uuid4().hex}", "xin chào")
+    await client.close()
+
+
+async def _until_stopped(stop: asyncio.Event, work) -> bool:
+    """Run ``work`` unless ``stop`` is set first; True if the work finished."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    for pending in (task, stopper):
+        if pending not in done:
+            pending.cancel()
+    if task in done:
+        task.result()  # re-raise ServiceFailed
+        return True
+    return False
+
+
+async def _up(settings: Settings, chat: bool, startup_timeout: float) -> int:
+    if not (settings.model_dir / MODEL_NAME).exists():
+        print(f"no trained model in {settings.model_dir}: run `make train`", file=sys.stderr)
+        return 1
+    supervisor = Supervisor(_services(settings), settings.var_dir / "log")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    supervisor.start()
+    try:
+        if not await _until_stopped(stop, supervisor.wait_healthy(startup_timeout)):
+            return 0
+        await _warm_up(settings)
+        print("telegram: disabled (set TELEGRAM_BOT_TOKEN to enable)", flush=True)
+        print("ready", flush=True)
+        if chat:
+            channel = ConsoleChannel(build_core(settings))
+            await _until_stopped(stop, _chat_then_stop(channel, stop))
+        await supervisor.watch(stop)
+        return 0
+    except ServiceFailed as failure:
+        print(f"error: {failure}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        supervisor.stop()
+        print("stopped", file=sys.stderr, flush=True)
+
+
+async def _chat_then_stop(channel: ConsoleChannel, stop: asyncio.Event) -> None:
+    await channel.serve()
+    stop.set()
+
+
+async def _chat(settings: Settings, jsonl: bool) -> int:
+    core = build_core(settings)
+    await ConsoleChannel(core, jsonl=jsonl).serve()
+    return 0
+
+
+def _content_check(settings: Settings) -> int:
+    try:
+        content = load_content(settings.content_dir)
+    except ContentError as error:
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 1
+    for warning in content.stale_facts(dt.date.today()):
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"content OK: {len(content.contacts)} contacts, {len(content.messages)} messages, "
+          f"{len(content.menus)} menus")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="antam", description="An Tâm chatbot")
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="start Rasa, the action server and the channels")
+    up.add_argument("--chat", action="store_true", help="also chat here in the terminal")
+    up.add_argument("--startup-timeout", type=float,
+                    default=float(os.environ.get("ANTAM_STARTUP_TIMEOUT", "300")))
+    chat = commands.add_parser("chat", help="console chat with the running services")
+    chat.add_argument("--jsonl", action="store_true", help="one JSON object per line")
+    train_cmd = commands.add_parser("train", help="train the model if its inputs changed")
+    train_cmd.add_argument("--force", action="store_true")
+    content = commands.add_parser("content", help="content tools")
+    content.add_argument("action", choices=["check"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env()
+    _configure_logging(settings.log_level)
+    if args.command == "up":
+        return asyncio.run(_up(settings, args.chat, args.startup_timeout))
+    if args.command == "chat":
+        with contextlib.suppress(KeyboardInterrupt):
+            return asyncio.run(_chat(settings, args.jsonl))
+        return 0
+    if args.command == "train":
+        train(settings, force=args.force)
+        return 0
+    return _content_check(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Channel-neutral reply types: what the core hands to every channel."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """Everything a channel needs to answer one incoming message."""
+
+    replies: tuple[Reply, ...]
+    intent: str | None = None
+    confidence: float | None = None
+    crisis: bool = False  # the replies carry emergency contacts
+    degraded: bool = False  # Rasa or the action server could not answer
+    actions: tuple[str, ...] = field(default=())  # channel actions, e.g. "quick_exit"
+
+    def as_json(self) -> dict:
+        return {
+            "intent": self.intent,
+            "confidence": self.confidence,
+            "replies": [asdict(r) | {"buttons": [asdict(b) for b in r.buttons]}
+                        for r in self.replies],
+            "crisis": self.crisis,
+        }

@@ -1,0 +1,71 @@
+"""Engine, migrations and the few writes the core needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.storage.models import Participant, TurnStat
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets `antam up` and `antam chat` share the file; secure_delete
+    # overwrites deleted rows instead of leaving them in free pages.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+class Database:
+    def __init__(self, url: str):
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    def record_turn(
+        self,
+        pseudonym: str,
+        channel: str,
+        intent: str | None,
+        crisis: bool,
+        degraded: bool,
+        latency_ms: int,
+        today: dt.date | None = None,
+    ) -> None:
+        day = today or dt.date.today()
+        with self.session() as session, session.begin():
+            participant = session.get(Participant, pseudonym)
+            if participant is None:
+                session.add(Participant(pseudonym=pseudonym, channel=channel,
+                                        first_seen=day, last_seen=day))
+            else:
+                participant.last_seen = day
+            session.add(TurnStat(day=day, channel=channel, intent=intent, crisis=crisis,
+                                 degraded=degraded, latency_ms=latency_ms))
+
+    def count_participants(self) -> int:
+        with self.session() as session:
+            return session.scalar(select(func.count()).select_from(Participant)) or 0

@@ -1,0 +1,38 @@
+"""Tables. Nothing here can identify a person without the pseudonym key."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, Date, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Participant(Base):
+    """Someone who talked to the bot, known only by a keyed pseudonym."""
+
+    __tablename__ = "participants"
+
+    pseudonym: Mapped[str] = mapped_column(String(80), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    # Days, not timestamps: enough for indicators, too coarse to match a log line.
+    first_seen: Mapped[dt.date] = mapped_column(Date)
+    last_seen: Mapped[dt.date] = mapped_column(Date)
+
+
+class TurnStat(Base):
+    """One answered message, deliberately unlinked from any participant."""
+
+    __tablename__ = "turn_stats"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    crisis: Mapped[bool] = mapped_column(Boolean)
+    degraded: Mapped[bool] = mapped_column(Boolean)
+    latency_ms: Mapped[int] = mapped_column(Integer)

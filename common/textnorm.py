@@ -1,0 +1,62 @@
+"""Vietnamese text normalisation shared by the safety check and the NLU pipeline.
+
+Employees type with and without diacritics and in teencode ("ko", "dc", "ck").
+Everything that compares text compares its *folded* form: NFC, lowercase,
+đ→d, diacritics stripped, teencode expanded, white space collapsed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from pathlib import Path
+
+import yaml
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+# C0/C1 control characters except tab and newline, plus zero-width and bidi
+# formatting characters that can hide text or break terminals.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def clean(text: str) -> str:
+    """Make raw channel input safe to process: NFC, no control characters."""
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def strip_accents(text: str) -> str:
+    """Remove Vietnamese diacritics, including đ/Đ which Unicode does not decompose."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", bare)
+
+
+def expand_abbreviations(text: str, lexicon: Mapping[str, str]) -> str:
+    """Replace whole words found in the lexicon (keys are folded, lowercase)."""
+    if not lexicon:
+        return text
+    return _WORD.sub(lambda m: lexicon.get(m.group(0), m.group(0)), text)
+
+
+def fold(text: str, lexicon: Mapping[str, str] | None = None) -> str:
+    """The comparison form: lowercase, accentless, abbreviations expanded."""
+    folded = strip_accents(clean(text).lower())
+    return expand_abbreviations(folded, lexicon or {})
+
+
+def load_lexicon(path: Path) -> dict[str, str]:
+    """Read an abbreviation file: a mapping from short form to full form.
+
+    Keys and values are folded, so one entry serves text typed with or
+    without diacritics.
+    """
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    entries = raw.get("abbreviations", {}) if isinstance(raw, dict) else {}
+    if not isinstance(entries, dict):
+        raise ValueError(f"{path.name}: 'abbreviations' must be a mapping")
+    return {fold(str(k)): fold(str(v)) for k, v in entries.items()}

@@ -1,0 +1,1 @@
+"""Custom Rasa graph components (Python 3.10 runtime)."""
