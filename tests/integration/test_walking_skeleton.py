@@ -1,0 +1,146 @@
+"""The whole stack, end to end, through the console channel (`antam chat --jsonl`)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.helpers import LOOPBACK_V4, listening_addresses
+
+pytestmark = pytest.mark.stack
+
+
+def _all_text(record: dict) -> str:
+    return "\n".join(reply["text"] for reply in record["replies"])
+
+
+def _payloads(record: dict) -> list[str]:
+    return [b["payload"] for reply in record["replies"] for b in reply["buttons"]]
+
+
+def _participants(stack) -> int:
+    engine = create_engine(f"sqlite:///{stack.var_dir / 'antam.db'}")
+    with engine.connect() as connection:
+        return connection.execute(text("select count(*) from participants")).scalar_one()
+
+
+def test_up_says_where_each_service_listens_then_ready(stack):
+    printed = "\n".join(stack.stdout_lines)
+    assert f"actions: listening on http://127.0.0.1:{stack.actions_port}/webhook" in printed
+    assert f"rasa: listening on http://127.0.0.1:{stack.rasa_port}" in printed
+    assert stack.stdout_lines[-1] == "ready"
+
+
+def test_greeting_then_hotlines_from_content(stack):
+    run = stack.chat(["xin chào", "cho tôi xin số đường dây nóng"])
+    greet, hotline = run.records
+    assert run.returncode == 0
+    assert greet["intent"] == "greet" and greet["confidence"] > 0.5
+    assert "An Tâm" in _all_text(greet)
+    assert "/ask_hotline" in _payloads(greet)
+    assert hotline["intent"] == "ask_hotline"
+    for number in ("113", "1900 969 680", "1800 1233"):
+        assert number in _all_text(hotline)
+    assert not greet["crisis"] and not hotline["crisis"]
+
+
+def test_hotlines_understood_without_diacritics_and_in_teencode(stack):
+    run = stack.chat(["so dien thoai ho tro", "cho e xin sdt tu van"])
+    assert [r["intent"] for r in run.records] == ["ask_hotline", "ask_hotline"]
+
+
+def test_a_button_payload_works_like_a_typed_question(stack):
+    record = stack.chat(["/ask_hotline"]).records[0]
+    assert record["intent"] == "ask_hotline" and "1800 1233" in _all_text(record)
+
+
+@pytest.mark.parametrize("message", ["Tôi đang bị đánh", "ck dang danh e", "cuu toi voi"])
+def test_danger_gets_emergency_contacts_first(stack, message):
+    record = stack.chat([message]).records[0]
+    assert record["crisis"] is True
+    assert "113" in record["replies"][0]["text"]
+
+
+def test_off_topic_gets_an_honest_scope_answer(stack):
+    record = stack.chat(["thời tiết hôm nay thế nào"]).records[0]
+    assert record["intent"] == "out_of_scope"
+    assert "chỉ có thể hỗ trợ" in _all_text(record)
+
+
+def test_plain_lines_share_one_conversation_and_senders_are_separate(stack):
+    before = _participants(stack)
+    stack.chat(["xin chào", "số điện thoại hỗ trợ"])
+    assert _participants(stack) == before + 1
+    stack.chat([json.dumps({"text": "xin chào", "sender": s}) for s in ("case-a", "case-b")])
+    assert _participants(stack) == before + 3
+
+
+BAD_INPUTS = {
+    "empty": b"",
+    "10k characters": ("tôi cần giúp đỡ " * 700)[:10_000].encode(),
+    "control characters": b"xin \x00\x07\x1b[2J ch\xc3\xa0o\x7f",
+    "emoji and mixed scripts": "🙏😢 help me 救命 xin chào".encode(),
+    "invalid UTF-8": b"\xff\xfe\xfa toi bi danh \xc3",
+}
+
+
+def test_bad_input_always_gets_a_reply_and_never_a_traceback(stack):
+    run = stack.chat(list(BAD_INPUTS.values()))
+    assert run.returncode == 0
+    assert "Traceback" not in run.stderr
+    assert len(run.records) == len(BAD_INPUTS)
+    for name, record in zip(BAD_INPUTS, run.records, strict=True):
+        assert record["replies"] and record["replies"][0]["text"], name
+    by_name = dict(zip(BAD_INPUTS, run.records, strict=True))
+    assert "chưa nhập nội dung" in _all_text(by_name["empty"])
+    assert "error" in by_name["invalid UTF-8"]
+    assert by_name["invalid UTF-8"]["crisis"], "the safety net still reads the readable part"
+
+
+def test_rasa_http_api_requires_the_token(stack):
+    url = f"http://127.0.0.1:{stack.rasa_port}/status"
+    assert httpx.get(url).status_code == 401
+    token = stack.secret("rasa-token.key")
+    assert httpx.get(url, params={"token": token}).status_code == 200
+
+
+def test_only_the_authenticated_antam_channel_accepts_messages(stack):
+    base = f"http://127.0.0.1:{stack.rasa_port}/webhooks"
+    body = {"sender": "x", "message": "xin chào"}
+    assert httpx.post(f"{base}/antam/webhook", json=body).status_code == 401
+    wrong = {"Authorization": "Bearer wrong"}
+    assert httpx.post(f"{base}/antam/webhook", json=body, headers=wrong).status_code == 401
+    assert httpx.post(f"{base}/rest/webhook", json=body).status_code == 404
+
+
+def test_services_listen_on_loopback_only(stack):
+    assert listening_addresses(stack.rasa_port) == {LOOPBACK_V4}
+    assert listening_addresses(stack.actions_port) == {LOOPBACK_V4}
+
+
+def test_no_message_text_or_sender_id_reaches_disk(stack):
+    sentence = "Chồng tôi tên Nguyễn Văn Bính đánh tôi ở Hải Phòng"
+    sender = "telegram-user-5550123987"
+    stack.chat([json.dumps({"text": sentence, "sender": sender}), "Bính hay say rượu lắm"])
+    needles = [sentence, "Nguyễn Văn Bính", "Bính", "Binh", "Hải Phòng", "say rượu",
+               "5550123987"]
+    for path in stack.var_dir.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for needle in needles:
+                assert needle.encode() not in data, f"{needle!r} found in {path.name}"
+
+
+def test_turn_statistics_are_recorded_without_identity(stack):
+    stack.chat(["xin chào"])
+    engine = create_engine(f"sqlite:///{stack.var_dir / 'antam.db'}")
+    with engine.connect() as connection:
+        columns = {row[1] for row in connection.execute(text("pragma table_info(turn_stats)"))}
+        intents = connection.execute(text("select intent from turn_stats")).scalars().all()
+    assert "greet" in intents
+    assert not columns & {"pseudonym", "text", "message", "user_id"}
+    assert all(re.fullmatch(r"[a-z_]+", i) for i in intents if i)

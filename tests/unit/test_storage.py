@@ -1,0 +1,53 @@
+"""Schema migrations and writes on SQLite (default) and PostgreSQL (production)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from bot.storage import Database
+
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request, tmp_path):
+    if request.param == "sqlite":
+        yield Database(f"sqlite:///{tmp_path / 'antam.db'}")
+        return
+    schema = f"antam_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES)
+    with admin.begin() as connection:
+        connection.execute(text(f'create schema "{schema}"'))
+    db = Database(f"{POSTGRES}?options=-csearch_path%3D{schema}")
+    yield db
+    db.engine.dispose()
+    with admin.begin() as connection:
+        connection.execute(text(f'drop schema "{schema}" cascade'))
+    admin.dispose()
+
+
+def test_migrations_create_the_schema_and_are_idempotent(database):
+    database.migrate()
+    database.migrate()
+    tables = set(inspect(database.engine).get_table_names())
+    assert {"participants", "turn_stats", "alembic_version"} <= tables
+
+
+def test_a_returning_participant_is_counted_once(database):
+    database.migrate()
+    day1, day2 = dt.date(2026, 11, 1), dt.date(2026, 11, 2)
+    database.record_turn("p1_a", "console", "greet", False, False, 12, today=day1)
+    database.record_turn("p1_a", "console", "ask_hotline", False, False, 15, today=day2)
+    database.record_turn("p1_b", "console", "danger_now", True, False, 9, today=day2)
+    assert database.count_participants() == 2
+    with database.engine.connect() as connection:
+        rows = connection.execute(text(
+            "select intent, crisis from turn_stats order by id")).all()
+        last_seen = connection.execute(text(
+            "select last_seen from participants where pseudonym = 'p1_a'")).scalar_one()
+    assert [r[0] for r in rows] == ["greet", "ask_hotline", "danger_now"]
+    assert str(last_seen) == "2026-11-02"
