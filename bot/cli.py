@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import uuid
+from pathlib import Path
 
 from bot.app import build_core
 from bot.config import Settings
@@ -24,9 +25,14 @@ from common.content import ContentError, load_content
 log = logging.getLogger("antam")
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _configure_logging(level: str, log_file: Path | None) -> None:
+    """Log to stderr, or to a file when a person is chatting in this terminal."""
+    target: dict = {"stream": sys.stderr}
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        target = {"filename": log_file}
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        **target)
     # httpx logs every request URL at INFO; they carry no text but drown the log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -140,7 +146,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings.from_env()
-    _configure_logging(settings.log_level)
+    interactive = (args.command == "up" and args.chat) or (
+        args.command == "chat" and not args.jsonl)
+    _configure_logging(settings.log_level,
+                       settings.var_dir / "log" / "antam.log" if interactive else None)
     if args.command == "up":
         return asyncio.run(_up(settings, args.chat, args.startup_timeout))
     if args.command == "chat":

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import threading
 import uuid
+from collections.abc import AsyncIterator
 from typing import BinaryIO, TextIO
 
 from bot.core import ConversationCore, IncomingMessage
@@ -35,12 +37,9 @@ class ConsoleChannel(Channel):
 
     async def serve(self) -> None:
         last_buttons: list[str] = []
-        while True:
-            if not self.jsonl:
-                self._write(PROMPT, end="")
-            raw = await asyncio.to_thread(self._in.readline)
-            if not raw:
-                return
+        if not self.jsonl:
+            self._write(PROMPT, end="")
+        async for raw in self._lines():
             text, error = _decode(raw.rstrip(b"\r\n"))
             sender, text = self._sender_and_text(text)
             if not self.jsonl:
@@ -50,6 +49,21 @@ class ConsoleChannel(Channel):
                 self._write(json.dumps(_jsonl_record(text, result, error), ensure_ascii=False))
             else:
                 last_buttons = self._show(result)
+                self._write(PROMPT, end="")
+
+    async def _lines(self) -> AsyncIterator[bytes]:
+        """stdin lines, read by a daemon thread so Ctrl-C never waits for Enter."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+
+        def read() -> None:
+            for raw in iter(self._in.readline, b""):
+                loop.call_soon_threadsafe(queue.put_nowait, raw)
+            loop.call_soon_threadsafe(queue.put_nowait, b"")
+
+        threading.Thread(target=read, daemon=True, name="console-stdin").start()
+        while raw := await queue.get():
+            yield raw
 
     def _sender_and_text(self, text: str) -> tuple[str, str]:
         if self.jsonl and text.lstrip().startswith("{"):

@@ -122,12 +122,15 @@ def test_services_listen_on_loopback_only(stack):
     assert listening_addresses(stack.actions_port) == {LOOPBACK_V4}
 
 
-def test_no_message_text_or_sender_id_reaches_disk(stack):
+def test_no_message_text_or_sender_id_reaches_disk_or_logs(stack):
     sentence = "Chồng tôi tên Nguyễn Văn Bính đánh tôi ở Hải Phòng"
     sender = "telegram-user-5550123987"
-    stack.chat([json.dumps({"text": sentence, "sender": sender}), "Bính hay say rượu lắm"])
+    run = stack.chat([json.dumps({"text": sentence, "sender": sender}), "Bính hay say rượu lắm"])
     needles = [sentence, "Nguyễn Văn Bính", "Bính", "Binh", "Hải Phòng", "say rượu",
                "5550123987"]
+    assert "turn channel=console" in run.stderr, "the chat does log its turns"
+    for needle in needles:
+        assert needle not in run.stderr
     for path in stack.var_dir.rglob("*"):
         if path.is_file():
             data = path.read_bytes()
