@@ -5,7 +5,7 @@ RASA_VENV := .venv-rasa
 ANTAM := $(VENV)/bin/antam
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: setup train run test lint bench clean
+.PHONY: setup train run test lint bench eval clean
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed
 
@@ -44,6 +44,11 @@ lint: setup
 
 bench: setup train
 	$(VENV)/bin/python bench/turn_latency.py
+	$(VENV)/bin/python bench/train_and_load.py
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) nlu/models
+
+# NLU figures: held-out set through the real stack, then 5-fold cross-validation.
+eval: setup train
+	$(ANTAM) eval --cross-validation

@@ -1,19 +1,15 @@
 """Benchmark: one turn through the whole stack vs. the safety net alone.
 
-Starts `antam up` on free ports with a private var/ directory, sends N messages
-through the conversation core, and prints latency percentiles. Ratios between
-the two columns are what to compare across machines.
+Starts a private `antam up`, sends N messages through the conversation core,
+and prints latency percentiles. Compare the ratio, not the absolute figures.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,9 +20,9 @@ from bot.app import build_core, lexicon_path  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.core import IncomingMessage  # noqa: E402
 from bot.safety import SafetyNet  # noqa: E402
+from bot.stack import private_stack  # noqa: E402
 from common.content import ContentStore  # noqa: E402
 from common.textnorm import load_lexicon  # noqa: E402
-from tests.helpers import free_port  # noqa: E402
 
 MESSAGES = ["xin chào", "cho toi xin so duong day nong", "toi dang bi danh",
             "thời tiết hôm nay thế nào", "/ask_hotline"]
@@ -59,21 +55,9 @@ async def _measure() -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as var_dir:
-        os.environ.update({"ANTAM_VAR_DIR": var_dir, "ANTAM_RASA_PORT": str(free_port()),
-                           "ANTAM_ACTIONS_PORT": str(free_port()), "ANTAM_LOG_LEVEL": "WARNING"})
-        up = subprocess.Popen([str(Path(sys.executable).parent / "antam"), "up"],
-                              stdout=subprocess.PIPE, text=True)
-        try:
-            for line in up.stdout:
-                if line.strip() == "ready":
-                    break
-            else:
-                raise SystemExit("antam up did not get ready")
-            asyncio.run(_measure())
-        finally:
-            up.send_signal(signal.SIGTERM)
-            up.wait(timeout=60)
+    with private_stack() as (env, _):
+        os.environ.update(env)
+        asyncio.run(_measure())
 
 
 if __name__ == "__main__":

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from bot.config import Settings
 from bot.core import ConversationCore
+from bot.handlers.telegram import TelegramChannel, TelegramSettings
 from bot.rasa_client import RasaClient
 from bot.safety import SafetyNet
-from bot.storage import Database
+from bot.storage import Database, ExitLog
 from common.content import ContentStore
 from common.textnorm import load_lexicon
 
@@ -15,10 +16,25 @@ def lexicon_path(settings: Settings):
     return settings.root / "nlu" / "lexicon" / "abbreviations.yml"
 
 
-def build_core(settings: Settings) -> ConversationCore:
-    content = ContentStore(settings.content_dir)
-    safety = SafetyNet(content, load_lexicon(lexicon_path(settings)))
+def build_database(settings: Settings) -> Database:
     database = Database(settings.database_url)
     database.migrate()
-    nlu = RasaClient(settings.rasa_url, settings.channel_secret, settings.rasa_timeout)
+    return database
+
+
+def build_core(settings: Settings, database: Database | None = None) -> ConversationCore:
+    content = ContentStore(settings.content_dir)
+    safety = SafetyNet(content, load_lexicon(lexicon_path(settings)))
+    database = database or build_database(settings)
+    nlu = RasaClient(settings.rasa_url, settings.channel_secret, settings.rasa_timeout,
+                     api_token=settings.rasa_token)
     return ConversationCore(nlu, content, safety, database, settings.pseudonym_key)
+
+
+def build_telegram(settings: Settings) -> TelegramChannel | None:
+    """The Telegram channel if TELEGRAM_BOT_TOKEN is set, else None."""
+    telegram = TelegramSettings.from_env()
+    if telegram is None:
+        return None
+    database = build_database(settings)
+    return TelegramChannel(build_core(settings, database), telegram, ExitLog(database))

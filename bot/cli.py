@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 import os
 import signal
@@ -13,11 +14,13 @@ import sys
 import uuid
 from pathlib import Path
 
-from bot.app import build_core
+from bot import nlu_eval
+from bot.app import build_core, build_telegram
 from bot.config import Settings
 from bot.handlers.console import ConsoleChannel
 from bot.rasa_client import NluUnavailable, RasaClient
 from bot.rasa_runtime import action_server_command, rasa_env, rasa_server_command
+from bot.stack import private_stack
 from bot.supervisor import Service, ServiceFailed, Supervisor
 from bot.training import MODEL_NAME, train
 from common.content import ContentError, load_content
@@ -87,12 +90,12 @@ async def _up(settings: Settings, chat: bool, startup_timeout: float) -> int:
         if not await _until_stopped(stop, supervisor.wait_healthy(startup_timeout)):
             return 0
         await _warm_up(settings)
-        print("telegram: disabled (set TELEGRAM_BOT_TOKEN to enable)", flush=True)
+        channels = _start_channels(settings)
         print("ready", flush=True)
         if chat:
             channel = ConsoleChannel(build_core(settings))
             await _until_stopped(stop, _chat_then_stop(channel, stop))
-        await supervisor.watch(stop)
+        await _until_stopped(stop, _watch_all(supervisor, channels, stop))
         return 0
     except ServiceFailed as failure:
         print(f"error: {failure}", file=sys.stderr, flush=True)
@@ -100,6 +103,37 @@ async def _up(settings: Settings, chat: bool, startup_timeout: float) -> int:
     finally:
         supervisor.stop()
         print("stopped", file=sys.stderr, flush=True)
+
+
+def _start_channels(settings: Settings) -> dict[str, asyncio.Task]:
+    """Messenger channels that are configured, each as a task."""
+    telegram = build_telegram(settings)
+    if telegram is None:
+        print("telegram: disabled (set TELEGRAM_BOT_TOKEN to enable)", flush=True)
+        return {}
+    mode = "webhook" if telegram.settings.webhook_url else "long polling"
+    print(f"telegram: {mode} via {telegram.settings.base_url}<token>", flush=True)
+    return {"telegram": asyncio.create_task(telegram.serve())}
+
+
+async def _watch_all(supervisor: Supervisor, channels: dict[str, asyncio.Task],
+                     stop: asyncio.Event) -> None:
+    """Watch the services and the channels; a channel that ends is a failure too."""
+    watch = asyncio.ensure_future(supervisor.watch(stop))
+    try:
+        while not watch.done():
+            for name, task in channels.items():
+                if task.done():
+                    error = task.exception() if not task.cancelled() else None
+                    why = type(error).__name__ if error else "it ended"
+                    raise ServiceFailed(f"channel '{name}' stopped unexpectedly ({why})")
+            await asyncio.wait({watch}, timeout=0.5)
+        watch.result()
+    finally:
+        watch.cancel()
+        for task in channels.values():
+            task.cancel()
+        await asyncio.gather(*channels.values(), return_exceptions=True)
 
 
 async def _chat_then_stop(channel: ConsoleChannel, stop: asyncio.Event) -> None:
@@ -122,8 +156,25 @@ def _content_check(settings: Settings) -> int:
         return 1
     for warning in content.stale_facts(dt.date.today()):
         print(f"warning: {warning}", file=sys.stderr)
-    print(f"content OK: {len(content.contacts)} contacts, {len(content.messages)} messages, "
-          f"{len(content.menus)} menus")
+    hidden = sum(not e.fact.verified for t in (content.legal, content.guides, content.quiz,
+                                               content.explainers) for e in t.values())
+    print(f"content OK: {len(content.contacts)} contacts, {len(content.legal)} legal facts, "
+          f"{len(content.guides)} guides, {len(content.explainers)} explainers, "
+          f"{len(content.quiz)} quiz questions, {len(content.messages)} messages, "
+          f"{len(content.menus)} menus; {hidden} unverified entries hidden from users")
+    return 0
+
+
+def _evaluate(settings: Settings, cross_validation: bool, json_path: Path | None) -> int:
+    examples = nlu_eval.load_heldout(settings.root / "tests" / "nlu_eval" / "heldout.yml")
+    with private_stack() as (env, _):
+        figures = nlu_eval.report(nlu_eval.run_examples(examples, env))
+    print(nlu_eval.format_report(figures))
+    if json_path:
+        json_path.write_text(json.dumps(figures, ensure_ascii=False, indent=1))
+    if cross_validation:
+        print("\n5-fold cross-validation on the training data:")
+        print(nlu_eval.cross_validate(settings))
     return 0
 
 
@@ -138,6 +189,10 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--jsonl", action="store_true", help="one JSON object per line")
     train_cmd = commands.add_parser("train", help="train the model if its inputs changed")
     train_cmd.add_argument("--force", action="store_true")
+    evaluate = commands.add_parser("eval", help="held-out NLU evaluation through the stack")
+    evaluate.add_argument("--cross-validation", action="store_true",
+                          help="also run Rasa's 5-fold cross-validation (slow)")
+    evaluate.add_argument("--json", type=Path, help="also write the figures here")
     content = commands.add_parser("content", help="content tools")
     content.add_argument("action", choices=["check"])
     return parser
@@ -159,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "train":
         train(settings, force=args.force)
         return 0
+    if args.command == "eval":
+        return _evaluate(settings, args.cross_validation, args.json)
     return _content_check(settings)
 
 

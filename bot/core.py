@@ -8,7 +8,10 @@ the ``TurnResult`` it gets back. Per message:
 3. ask Rasa (through the An Tâm input channel) under a pseudonym, with a timeout;
 4. on any Rasa failure answer in degraded mode: the emergency reply for a
    crisis, otherwise an apology with the contacts;
-5. record anonymous statistics. Message text is never stored or logged.
+5. put exactly one emergency reply first when the net or the model sees a crisis;
+6. carry out data wipes the answer asks for, and record anonymous statistics.
+
+Message text is never stored or logged.
 """
 
 from __future__ import annotations
@@ -18,17 +21,20 @@ import time
 from dataclasses import dataclass
 
 from bot.pseudonym import pseudonymise
-from bot.rasa_client import NluUnavailable, RasaClient
+from bot.rasa_client import NluAnswer, NluUnavailable, RasaClient
 from bot.replies import Button, Reply, TurnResult
-from bot.safety import CRISIS_INTENTS, EMBEDDED_EMERGENCY, SafetyNet
+from bot.safety import EMBEDDED_EMERGENCY, SafetyNet
 from bot.storage import Database
-from common.content import ContentError, ContentStore
+from common.content import ContentError, ContentStore, render
+from common.intents import CRISIS_INTENTS
 from common.textnorm import clean
 
 log = logging.getLogger(__name__)
 
 # Rasa sees at most this much; the safety net always reads the whole message.
 MAX_NLU_CHARS = 1000
+# Channel actions after which nothing of the conversation may remain in Rasa.
+WIPING_ACTIONS = frozenset({"quick_exit", "delete_my_data"})
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,17 @@ class IncomingMessage:
     channel: str  # "console", "telegram", "zalo"
     user_id: str  # the platform's id; pseudonymised before it goes anywhere
     text: str  # what the user typed, or a button payload such as "/ask_hotline"
+
+
+def crisis_kind(net: str | None, answer: NluAnswer | None) -> str | None:
+    """The crisis the message signals, from the net, the model or the action server."""
+    kinds = {net}
+    if answer is not None:
+        kinds.add(answer.intent if answer.intent in CRISIS_INTENTS else None)
+        kinds.update(c.get("emergency") for c in answer.customs)
+    kinds &= CRISIS_INTENTS
+    # Self-harm's reply carries the same numbers and also offers a counselor.
+    return "self_harm" if "self_harm" in kinds else next(iter(kinds), None)
 
 
 class ConversationCore:
@@ -47,46 +64,60 @@ class ConversationCore:
         self._db = database
         self._key = pseudonym_key
 
+    def pseudonym(self, channel: str, user_id: str) -> str:
+        return pseudonymise(self._key, channel, user_id)
+
     async def handle(self, message: IncomingMessage) -> TurnResult:
         started = time.perf_counter()
-        pseudonym = pseudonymise(self._key, message.channel, message.user_id)
+        pseudonym = self.pseudonym(message.channel, message.user_id)
         result = await self._answer(clean(message.text), pseudonym)
+        await self._carry_out(result.actions, pseudonym)
         latency_ms = int((time.perf_counter() - started) * 1000)
         log.info("turn channel=%s user=%s intent=%s crisis=%s degraded=%s ms=%d",
                  message.channel, pseudonym[:12], result.intent, result.crisis,
                  result.degraded, latency_ms)
-        self._record(pseudonym, message.channel, result, latency_ms)
+        if "delete_my_data" not in result.actions:
+            self._record(pseudonym, message.channel, result, latency_ms)
         return result
 
     async def _answer(self, text: str, pseudonym: str) -> TurnResult:
         if not text:
-            return TurnResult(replies=(self._render("empty_input"),))
-        crisis_kind = self._safety.assess(text)
+            return TurnResult(replies=(self.render("empty_input"),))
+        net = self._safety.assess(text)
         try:
             answer = await self._nlu.send(pseudonym, text[:MAX_NLU_CHARS])
         except NluUnavailable as exc:
             log.warning("degraded mode: %s", exc)
-            return self._degraded(crisis_kind)
-        crisis = crisis_kind is not None or answer.intent in CRISIS_INTENTS
+            return self._degraded(net)
+        kind = crisis_kind(net, answer)
         replies = answer.replies
-        if crisis:
-            replies = _put_first(self._safety.emergency_reply(), replies)
+        if kind:
+            replies = (self._safety.emergency_reply(kind), *replies)
+        actions = tuple(c["channel_action"] for c in answer.customs if "channel_action" in c)
         return TurnResult(replies=replies, intent=answer.intent, confidence=answer.confidence,
-                          crisis=crisis)
+                          crisis=kind is not None, actions=actions)
 
-    def _degraded(self, crisis_kind: str | None) -> TurnResult:
-        if crisis_kind:
-            reply = self._safety.emergency_reply()
-            return TurnResult(replies=(reply,), intent=crisis_kind, crisis=True, degraded=True)
-        return TurnResult(replies=(self._render("degraded"),), degraded=True)
+    def _degraded(self, net: str | None) -> TurnResult:
+        if net:
+            return TurnResult(replies=(self._safety.emergency_reply(net),), intent=net,
+                              crisis=True, degraded=True)
+        return TurnResult(replies=(self.render("degraded"),), degraded=True)
 
-    def _render(self, key: str) -> Reply:
+    async def _carry_out(self, actions: tuple[str, ...], pseudonym: str) -> None:
+        """Wipe what the core holds; the channel then deletes what the platform holds."""
+        if WIPING_ACTIONS & set(actions):
+            await self._nlu.forget(pseudonym)
+        if "delete_my_data" in actions and self._db is not None:
+            self._db.forget(pseudonym)
+
+    def render(self, key: str) -> Reply:
+        """Content message ``key`` as a reply, for channel notices (never raises)."""
         try:
-            text, buttons = self._content.get().render(key)
+            rendered = render(self._content.get(), key)
         except (ContentError, KeyError):
             log.error("message %r unavailable: using the embedded emergency reply", key)
             return EMBEDDED_EMERGENCY
-        return Reply(text, tuple(Button(b.title, b.payload) for b in buttons))
+        return Reply(rendered.text, tuple(Button(b.title, b.payload) for b in rendered.buttons))
 
     def _record(self, pseudonym: str, channel: str, result: TurnResult, latency_ms: int) -> None:
         if self._db is None:
@@ -96,9 +127,3 @@ class ConversationCore:
                                  result.degraded, latency_ms)
         except Exception:  # statistics must never cost a user their answer
             log.exception("could not record turn statistics")
-
-
-def _put_first(first: Reply, replies: tuple[Reply, ...]) -> tuple[Reply, ...]:
-    """``first`` then ``replies``, without repeating a reply with the same text."""
-    return (first, *(r for r in replies if r.text != first.text))
-

@@ -1,8 +1,9 @@
-"""HTTP client for Rasa's An Tâm input channel (see nlu/channel.py).
+"""HTTP client for Rasa: the An Tâm input channel (nlu/channel.py) and the HTTP API.
 
-One call returns both the replies and the parsed intent. Any failure (refused,
-slow, error status, no reply) raises ``NluUnavailable`` so the core can fall
-back to its degraded answer instead of going silent.
+One call returns the replies, the parsed intent and any custom payloads
+(emergency markers, channel actions). Any failure (refused, slow, error
+status, nothing usable) raises ``NluUnavailable`` so the core can fall back
+to its degraded answer instead of going silent.
 """
 
 from __future__ import annotations
@@ -23,38 +24,53 @@ class NluAnswer:
     intent: str | None
     confidence: float | None
     replies: tuple[Reply, ...]
+    customs: tuple[dict, ...] = ()  # {"emergency": kind} or {"channel_action": name}
 
 
-def _parse_replies(messages: list) -> tuple[Reply, ...]:
-    replies = []
+def _parse(messages: list) -> tuple[tuple[Reply, ...], tuple[dict, ...]]:
+    replies, customs = [], []
     for message in messages:
+        if isinstance(message.get("custom"), dict):
+            customs.append(message["custom"])
         text = (message.get("text") or "").strip()
         buttons = tuple(Button(str(b.get("title", "")), str(b.get("payload", "")))
                         for b in message.get("buttons") or [])
         if text or buttons:
             replies.append(Reply(text, buttons))
-    return tuple(replies)
+    return tuple(replies), tuple(customs)
 
 
 class RasaClient:
-    def __init__(self, base_url: str, secret: str, timeout: float):
-        self._url = f"{base_url}/webhooks/antam/webhook"
+    def __init__(self, base_url: str, secret: str, timeout: float, api_token: str = ""):
+        self._base = base_url
         self._headers = {"Authorization": f"Bearer {secret}"}
+        self._token = api_token
         self._client = httpx.AsyncClient(timeout=timeout)
 
     async def send(self, sender: str, text: str) -> NluAnswer:
         try:
             response = await self._client.post(
-                self._url, headers=self._headers, json={"sender": sender, "message": text})
+                f"{self._base}/webhooks/antam/webhook", headers=self._headers,
+                json={"sender": sender, "message": text})
             response.raise_for_status()
             body = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise NluUnavailable(type(exc).__name__) from exc
-        replies = _parse_replies(body.get("messages") or [])
-        if not replies:
+        replies, customs = _parse(body.get("messages") or [])
+        if not replies and not customs:
             raise NluUnavailable("empty answer")
         intent = body.get("intent") or {}
-        return NluAnswer(intent.get("name"), intent.get("confidence"), replies)
+        return NluAnswer(intent.get("name"), intent.get("confidence"), replies, customs)
+
+    async def forget(self, sender: str) -> bool:
+        """Replace the conversation's events with none: Rasa keeps nothing of it."""
+        try:
+            response = await self._client.put(
+                f"{self._base}/conversations/{sender}/tracker/events",
+                params={"token": self._token}, json=[])
+            return response.status_code == 200
+        except httpx.HTTPError:
+            return False
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -12,12 +12,10 @@ import re
 from collections.abc import Mapping
 
 from bot.replies import Button, Reply
-from common.content import ContentError, ContentStore
+from common.content import ContentError, ContentStore, render
 from common.textnorm import fold
 
 log = logging.getLogger(__name__)
-
-CRISIS_INTENTS = frozenset({"danger_now", "self_harm"})
 
 # Last resort when content/ is unreadable: verified national numbers only.
 EMBEDDED_TRIGGERS = {
@@ -28,6 +26,7 @@ EMBEDDED_EMERGENCY = Reply(
     "Nếu bạn đang gặp nguy hiểm, hãy gọi ngay 113 (Công an) hoặc 115 (Cấp cứu). "
     "Cả hai số đều miễn phí và trực 24/7."
 )
+EMERGENCY_MESSAGES = {"danger_now": "crisis_danger", "self_harm": "crisis_self_harm"}
 
 
 def _matches(folded: str, phrase: str) -> bool:
@@ -39,24 +38,33 @@ class SafetyNet:
         self._content = content
         self._lexicon = lexicon
 
-    def _triggers(self) -> Mapping[str, tuple[str, ...]]:
+    def _phrases(self) -> tuple[Mapping[str, tuple[str, ...]], tuple[str, ...]]:
+        """(triggers by kind, harmless phrases), embedded ones if content is unreadable."""
         try:
-            return self._content.get().crisis_triggers
+            content = self._content.get()
         except ContentError:
-            return EMBEDDED_TRIGGERS
+            return EMBEDDED_TRIGGERS, ()
+        return content.crisis_triggers, content.crisis_harmless
 
     def assess(self, text: str) -> str | None:
-        """The crisis kind the text signals ("danger_now", "self_harm"), or None."""
+        """The crisis kind the text signals ("danger_now", "self_harm"), or None.
+
+        Self-harm is checked first: its reply also offers a counselor, and it
+        carries the same emergency numbers.
+        """
+        triggers, harmless = self._phrases()
         folded = fold(text, self._lexicon)
-        for kind, phrases in self._triggers().items():
-            if any(_matches(folded, phrase) for phrase in phrases):
+        for phrase in harmless:
+            folded = re.sub(rf"(?<!\w){re.escape(phrase)}(?!\w)", " ", folded)
+        for kind in sorted(triggers, key=lambda k: k != "self_harm"):
+            if any(_matches(folded, phrase) for phrase in triggers[kind]):
                 return kind
         return None
 
-    def emergency_reply(self) -> Reply:
+    def emergency_reply(self, kind: str) -> Reply:
         try:
-            text, buttons = self._content.get().render("crisis")
+            rendered = render(self._content.get(), EMERGENCY_MESSAGES.get(kind, "crisis_danger"))
         except (ContentError, KeyError):
             log.error("crisis message unavailable: using the embedded emergency reply")
             return EMBEDDED_EMERGENCY
-        return Reply(text, tuple(Button(b.title, b.payload) for b in buttons))
+        return Reply(rendered.text, tuple(Button(b.title, b.payload) for b in rendered.buttons))

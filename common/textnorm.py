@@ -44,19 +44,31 @@ def expand_abbreviations(text: str, lexicon: Mapping[str, str]) -> str:
 
 
 def fold(text: str, lexicon: Mapping[str, str] | None = None) -> str:
-    """The comparison form: lowercase, accentless, abbreviations expanded."""
-    folded = strip_accents(clean(text).lower())
-    return expand_abbreviations(folded, lexicon or {})
+    """The comparison form: lowercase, abbreviations expanded, accentless.
+
+    Abbreviations are matched as typed, before accents are stripped, so the
+    particles "à" and "ạ" are not mistaken for "a" (anh).
+    """
+    lowered = clean(text).lower()
+    return strip_accents(expand_abbreviations(lowered, lexicon or {}))
 
 
 def load_lexicon(path: Path) -> dict[str, str]:
-    """Read an abbreviation file: a mapping from short form to full form.
-
-    Keys and values are folded, so one entry serves text typed with or
-    without diacritics.
-    """
+    """Read an abbreviation file: a mapping from short form (as typed) to full form."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     entries = raw.get("abbreviations", {}) if isinstance(raw, dict) else {}
     if not isinstance(entries, dict):
         raise ValueError(f"{path.name}: 'abbreviations' must be a mapping")
-    return {fold(str(k)): fold(str(v)) for k, v in entries.items()}
+    return {clean(str(k)).lower(): clean(str(v)).lower() for k, v in entries.items()}
+
+
+def nlu_form(text: str, lexicon: Mapping[str, str]) -> str:
+    """What the NLU pipeline featurizes: the lowercased text and its folded form.
+
+    Payloads such as "/greet" pass through unchanged.
+    """
+    if text.startswith("/"):
+        return text
+    original = clean(text).lower()
+    folded = fold(text, lexicon)
+    return original if folded == original else f"{original} {folded}"

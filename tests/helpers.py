@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
+from bot.stack import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+__all__ = ["ROOT", "free_port", "listening_addresses", "LOOPBACK_V4"]
 
 
 def listening_addresses(port: int) -> set[str]:

@@ -6,6 +6,7 @@ text, name or platform id is ever stored.
 """
 
 from bot.storage.database import Database
-from bot.storage.models import Participant, TurnStat
+from bot.storage.exit_log import ExitLog
+from bot.storage.models import ExitMessage, Participant, TurnStat
 
-__all__ = ["Database", "Participant", "TurnStat"]
+__all__ = ["Database", "ExitLog", "ExitMessage", "Participant", "TurnStat"]

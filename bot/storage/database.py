@@ -7,11 +7,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import create_engine, delete, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.storage.models import Participant, TurnStat
+from bot.storage.models import ExitMessage, Participant, TurnStat
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -65,6 +65,12 @@ class Database:
                 participant.last_seen = day
             session.add(TurnStat(day=day, channel=channel, intent=intent, crisis=crisis,
                                  degraded=degraded, latency_ms=latency_ms))
+
+    def forget(self, pseudonym: str) -> None:
+        """Delete everything linked to a pseudonym (turn statistics never are)."""
+        with self.session() as session, session.begin():
+            session.execute(delete(ExitMessage).where(ExitMessage.pseudonym == pseudonym))
+            session.execute(delete(Participant).where(Participant.pseudonym == pseudonym))
 
     def count_participants(self) -> int:
         with self.session() as session:

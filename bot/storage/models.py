@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, Integer, String
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -36,3 +36,17 @@ class TurnStat(Base):
     crisis: Mapped[bool] = mapped_column(Boolean)
     degraded: Mapped[bool] = mapped_column(Boolean)
     latency_ms: Mapped[int] = mapped_column(Integer)
+
+
+class ExitMessage(Base):
+    """A chat message a quick exit may delete: only its number, never its text.
+
+    Telegram lets a bot delete messages for 48 hours; rows expire with them.
+    """
+
+    __tablename__ = "exit_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pseudonym: Mapped[str] = mapped_column(String(80), index=True)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)

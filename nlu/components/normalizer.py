@@ -21,18 +21,9 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from common.textnorm import clean, fold, load_lexicon
+from common.textnorm import load_lexicon, nlu_form
 
 DEFAULT_LEXICON = "nlu/lexicon/abbreviations.yml"
-
-
-def normalise_for_nlu(text: str, lexicon: Dict[str, str]) -> str:
-    """Both forms of the text; payloads such as "/greet" pass through unchanged."""
-    if text.startswith("/"):
-        return text
-    original = clean(text).lower()
-    folded = fold(text, lexicon)
-    return original if folded == original else f"{original} {folded}"
 
 
 @DefaultV1Recipe.register(
@@ -64,7 +55,7 @@ class VietnameseNormalizer(GraphComponent):
     def _normalise(self, message: Message) -> None:
         text = message.get(TEXT)
         if isinstance(text, str) and text:
-            message.set(TEXT, normalise_for_nlu(text, self._lexicon))
+            message.set(TEXT, nlu_form(text, self._lexicon))
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

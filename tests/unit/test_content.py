@@ -5,7 +5,8 @@ import shutil
 import pytest
 import yaml
 
-from common.content import ContentError, ContentStore, load_content
+from common.content import ContentError, ContentStore, load_content, render, render_ref
+from common.intents import CONTRACT_INTENTS
 from tests.helpers import ROOT
 
 
@@ -31,15 +32,41 @@ def _contact(data, cid):
 
 def test_shipped_content_is_valid_and_has_emergency_numbers():
     content = load_content(ROOT / "content")
-    text, buttons = content.render("crisis")
-    assert "113" in text and "115" in text
-    assert buttons, "the crisis message offers next steps"
+    for key in ("crisis_danger", "crisis_self_harm"):
+        rendered = render(content, key)
+        assert "113" in rendered.text and "115" in rendered.text
+        assert rendered.buttons, "the crisis message offers next steps"
+    payloads = [b.payload for b in render(content, "crisis_self_harm").buttons]
+    assert "/request_counselor" in payloads
 
 
-def test_every_contact_has_a_source_and_review_date():
-    for contact in load_content(ROOT / "content").contacts.values():
-        assert contact.source.startswith("https://")
-        assert contact.reviewed > dt.date(2025, 1, 1)
+def test_every_contract_intent_has_an_answer():
+    assert set(CONTRACT_INTENTS) <= set(load_content(ROOT / "content").answers)
+
+
+def test_every_fact_has_a_source_and_review_date():
+    content = load_content(ROOT / "content")
+    for table in (content.contacts, content.legal, content.explainers, content.quiz):
+        for entry in table.values():
+            assert entry.fact.source.startswith("https://")
+            assert entry.fact.reviewed > dt.date(2025, 1, 1)
+
+
+def test_unverified_entries_are_never_rendered():
+    content = load_content(ROOT / "content")
+    hidden = [k for k, v in content.legal.items() if not v.fact.verified]
+    assert hidden, "the fact base has unverified items; they must stay hidden"
+    for key in hidden:
+        with pytest.raises(KeyError):
+            render_ref(content, f"legal:{key}")
+
+
+def test_first_messages_are_short():
+    content = load_content(ROOT / "content")
+    refs = [f"guide:{k}" for k in content.guides] + [f"legal:{k}" for k in content.legal]
+    for ref in refs:
+        if content.is_shown(ref):
+            assert len(render_ref(content, ref).text) <= 700, ref
 
 
 def test_errors_name_file_entry_and_field(content_dir):
@@ -64,6 +91,41 @@ def test_reference_to_an_unknown_contact_is_rejected(content_dir):
         load_content(content_dir)
 
 
+def test_dangling_reference_and_duplicate_id_are_rejected(content_dir):
+    def change(data):
+        data["guides"][0]["related"] = ["guide:no_such_guide"]
+        data["guides"].append(dict(data["guides"][1]))
+    _edit(content_dir / "guides.yml", change)
+    with pytest.raises(ContentError) as error:
+        load_content(content_dir)
+    assert "'guide:no_such_guide' does not exist" in str(error.value)
+    assert "duplicate id" in str(error.value)
+
+
+def test_wrong_type_is_rejected(content_dir):
+    def change(data):
+        data["questions"][0]["answer"] = "b"
+    _edit(content_dir / "quiz.yml", change)
+    with pytest.raises(ContentError, match="quiz.yml: entry .*: field 'answer'"):
+        load_content(content_dir)
+
+
+def test_showing_an_unverified_entry_is_rejected(content_dir):
+    def change(data):
+        data["legal"][0]["status"] = "unverified"
+    _edit(content_dir / "legal.yml", change)
+    with pytest.raises(ContentError, match="unverified and may not be shown"):
+        load_content(content_dir)
+
+
+def test_missing_answer_for_a_contract_intent_is_rejected(content_dir):
+    def change(data):
+        data["answers"] = [a for a in data["answers"] if a["intent"] != "ask_evidence"]
+    _edit(content_dir / "answers.yml", change)
+    with pytest.raises(ContentError, match="'ask_evidence': field 'answer'"):
+        load_content(content_dir)
+
+
 def test_old_review_date_is_a_warning_not_an_error(content_dir):
     _edit(content_dir / "contacts.yml",
           lambda d: _contact(d, "police").update(reviewed="2020-01-01"))
@@ -74,10 +136,10 @@ def test_old_review_date_is_a_warning_not_an_error(content_dir):
 
 def test_store_applies_an_edit_without_restart(content_dir):
     store = ContentStore(content_dir)
-    assert "1900 969 680" in store.get().render("hotlines")[0]
+    assert "1900 969 680" in render(store.get(), "hotlines").text
     _edit(content_dir / "contacts.yml",
           lambda d: _contact(d, "women_support").update(hours="8:00–20:00"))
-    assert "8:00–20:00" in store.get().render("hotlines")[0]
+    assert "8:00–20:00" in render(store.get(), "hotlines").text
 
 
 def test_store_keeps_last_good_content_after_a_broken_edit(content_dir):

@@ -105,6 +105,15 @@ def test_crisis_intent_from_rasa_puts_emergency_reply_first(tmp_path, misbehavin
     assert result.replies[1].text == "Một câu trả lời khác"
 
 
+def test_net_and_model_together_give_exactly_one_emergency_reply(tmp_path, misbehaving_rasa):
+    body = {"intent": {"name": "self_harm", "confidence": 0.95},
+            "messages": [{"custom": {"emergency": "self_harm"}}]}
+    result = _ask(_core(misbehaving_rasa(body=body), tmp_path), "tôi muốn chết")
+    emergency = [r for r in result.replies if "115" in r.text]
+    assert len(emergency) == 1 and result.replies[0] is emergency[0]
+    assert "/request_counselor" in [b.payload for b in result.replies[0].buttons]
+
+
 def test_statistics_failure_never_costs_the_answer(tmp_path):
     unwritable = Database(f"sqlite:///{tmp_path}")  # a directory: every write fails
     core = _core(f"http://127.0.0.1:{free_port()}", tmp_path, database=unwritable)

@@ -13,15 +13,16 @@ RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 PROBE = """
 import json, sys
 from pathlib import Path
-from common.content import load_content
+from common.content import load_content, render, render_ref
 from common.textnorm import fold, load_lexicon
 lexicon = load_lexicon(Path("nlu/lexicon/abbreviations.yml"))
 content = load_content(Path("content"))
 print(json.dumps({
     "python": "%d.%d" % sys.version_info[:2],
     "folded": [fold(t, lexicon) for t in json.loads(sys.argv[1])],
-    "crisis": content.render("crisis")[0],
-    "contacts": sorted(content.contacts),
+    "crisis": render(content, "crisis_danger").text,
+    "guide": render_ref(content, "guide:safety_plan").text,
+    "quiz": sorted(content.quiz),
 }))
 """
 SAMPLES = ["Tôi bị ĐÁNH", "ck ko cho e ra ngoai", "sđt hỗ trợ", "🙏 救命"]

@@ -32,6 +32,10 @@ def test_emoji_and_other_scripts_survive_folding():
     assert fold("Cứu 🙏 help 救命") == "cuu 🙏 help 救命"
 
 
-def test_lexicon_keys_match_text_typed_with_or_without_diacritics():
-    assert LEXICON["sdt"] == "so dien thoai"
-    assert fold("sđt", LEXICON) == "so dien thoai"
+def test_lexicon_matches_short_forms_typed_with_or_without_diacritics():
+    assert fold("sdt", LEXICON) == fold("sđt", LEXICON) == "so dien thoai"
+
+
+def test_vietnamese_particles_are_not_taken_for_abbreviations():
+    assert fold("đây là bot à, dạ vâng ạ", LEXICON) == "day la bot a, da vang a"
+    assert fold("a ơi", LEXICON) == "anh oi"

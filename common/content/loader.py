@@ -1,0 +1,373 @@
+"""Read every content file, validate it and cross-check references.
+
+All problems are collected in one pass so an editor sees them all at once,
+each naming the file, the entry and the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from common.content.model import (
+    Button,
+    Contact,
+    Content,
+    ContentError,
+    Explainer,
+    Fact,
+    Guide,
+    LegalFact,
+    Message,
+    Problem,
+    QuizQuestion,
+    SelfCheckQuestion,
+)
+from common.intents import CONTRACT_INTENTS
+from common.textnorm import fold
+
+CONTENT_FILES = ("contacts.yml", "messages.yml", "menus.yml", "crisis.yml", "legal.yml",
+                 "guides.yml", "explainers.yml", "quiz.yml", "selfcheck.yml", "answers.yml")
+SHORT_MAX, DETAILS_MAX, LABEL_MAX = 600, 1200, 40
+FORMS = ("physical", "verbal", "non_verbal", "psychological", "economic", "sexual", "online")
+LEGAL_TOPICS = ("workplace", "domestic", "criminal", "fines", "bodies")
+# Answers that are not content entries but flows handled by dedicated actions.
+SPECIAL_ANSWERS = ("flow:quiz", "flow:selfcheck", "channel:delete_my_data",
+                   "channel:quick_exit", "crisis:danger_now", "crisis:self_harm")
+
+_ID = re.compile(r"^[a-z0-9_]+$")
+# Vietnamese numbers: 3-digit emergency lines, 1800/1900 lines, fixed/mobile numbers.
+_PHONE = re.compile(r"^(11[1-5]|1[89]00( ?\d){4,6}|0\d( ?\d){8,9})$")
+_REF = re.compile(r"^(message|guide|legal|explainer):[a-z0-9_]+$")
+_LABELLED_REF = re.compile(r"^(guide|legal|explainer):[a-z0-9_]+$")  # can become a button
+_PAYLOAD = re.compile(r"^(/[a-z_]+|@(more:)?(message|guide|legal|explainer):[a-z0-9_]+)$")
+
+
+class _Reader:
+    """Typed field access that records a Problem instead of raising."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.references: list[tuple[str, str, str, str]] = []  # file, entry, field, ref
+
+    def fail(self, file: str, entry: str, fld: str, message: str) -> None:
+        self.problems.append(Problem(file, entry, fld, message))
+
+    def text(self, file: str, entry: str, data: dict, fld: str,
+             max_len: int | None = None, required: bool = True) -> str:
+        value = data.get(fld)
+        if value is None and not required:
+            return ""
+        if not isinstance(value, str) or not value.strip():
+            self.fail(file, entry, fld, "required text is missing or empty")
+            return ""
+        value = " ".join(value.split()) if max_len == LABEL_MAX else value.strip()
+        if max_len is not None and len(value) > max_len:
+            self.fail(file, entry, fld, f"{len(value)} characters; at most {max_len}")
+        return value
+
+    def texts(self, file: str, entry: str, data: dict, fld: str,
+              minimum: int, maximum: int, max_len: int) -> tuple[str, ...]:
+        value = data.get(fld)
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip()
+                                                  for v in value):
+            self.fail(file, entry, fld, "must be a list of texts")
+            return ()
+        if not minimum <= len(value) <= maximum:
+            self.fail(file, entry, fld, f"needs {minimum} to {maximum} items, has {len(value)}")
+        for item in value:
+            if len(item) > max_len:
+                self.fail(file, entry, fld,
+                          f"an item has {len(item)} characters; at most {max_len}")
+        return tuple(v.strip() for v in value)
+
+    def choice(self, file: str, entry: str, data: dict, fld: str, allowed) -> str:
+        value = data.get(fld)
+        if value not in allowed:
+            self.fail(file, entry, fld, f"must be one of: {', '.join(allowed)}")
+        return str(value)
+
+    def date(self, file: str, entry: str, data: dict, fld: str) -> dt.date:
+        value = data.get(fld)
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(file, entry, fld, "must be a date written YYYY-MM-DD")
+            return dt.date.min
+
+    def fact(self, file: str, entry: str, data: dict, source_required: bool = True) -> Fact:
+        source = data.get("source")
+        has_url = isinstance(source, str) and source.startswith(("https://", "http://"))
+        if (source is not None or source_required) and not has_url:
+            self.fail(file, entry, "source", "every fact needs a source URL")
+        status = data.get("status", "verified")
+        if status not in ("verified", "unverified"):
+            self.fail(file, entry, "status", "must be 'verified' or 'unverified'")
+        return Fact(source if isinstance(source, str) else None,
+                    self.date(file, entry, data, "reviewed"), status == "verified")
+
+    def reference(self, file: str, entry: str, fld: str, ref: Any,
+                  pattern: re.Pattern = _REF) -> str:
+        if not isinstance(ref, str) or not pattern.match(ref):
+            self.fail(file, entry, fld, f"'{ref}' is not a reference like guide:evidence")
+            return ""
+        self.references.append((file, entry, fld, ref))
+        return ref
+
+    def buttons(self, file: str, entry: str, raw: Any) -> tuple[Button, ...]:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list):
+            self.fail(file, entry, "buttons", "must be a list of {title, payload}")
+            return ()
+        result = []
+        for index, item in enumerate(raw):
+            where = f"buttons[{index}]"
+            item = item if isinstance(item, dict) else {}
+            title = self.text(file, entry, item, "title", LABEL_MAX) if item else ""
+            payload = str(item.get("payload", ""))
+            if not _PAYLOAD.match(payload):
+                self.fail(file, entry, f"{where}.payload",
+                          "must be /intent_name, @kind:id or @more:kind:id")
+            elif payload.startswith("@"):
+                self.references.append((file, entry, f"{where}.payload",
+                                        payload.split("@more:")[-1].lstrip("@")))
+            result.append(Button(title, payload))
+        return tuple(result)
+
+
+def _read_yaml(directory: Path, name: str, reader: _Reader) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load((directory / name).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        reader.fail(name, "-", "-", "file is missing")
+        return {}
+    except yaml.YAMLError as exc:
+        reader.fail(name, "-", "-", f"not valid YAML: {exc}")
+        return {}
+    if not isinstance(data, dict):
+        reader.fail(name, "-", "-", "must be a mapping at the top level")
+        return {}
+    return data
+
+
+def _entries(directory: Path, file: str, key: str, reader: _Reader,
+             id_field: str = "id") -> list[tuple[str, dict]]:
+    items = _read_yaml(directory, file, reader).get(key)
+    if not isinstance(items, list):
+        reader.fail(file, "-", key, "must be a list of entries")
+        return []
+    result, seen = [], set()
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get(id_field), str):
+            reader.fail(file, f"#{index + 1}", id_field, f"each entry needs an '{id_field}'")
+            continue
+        key_value = item[id_field]
+        if id_field == "id" and not _ID.match(key_value):
+            reader.fail(file, key_value, "id", "use lowercase letters, digits and _")
+        if key_value in seen:
+            reader.fail(file, key_value, id_field, "duplicate id")
+        seen.add(key_value)
+        result.append((key_value, item))
+    return result
+
+
+def _contacts(d: Path, r: _Reader) -> dict[str, Contact]:
+    f = "contacts.yml"
+    out = {}
+    for cid, item in _entries(d, f, "contacts", r):
+        number = r.text(f, cid, item, "number")
+        if number and not _PHONE.match(number):
+            r.fail(f, cid, "number", f"'{number}' is not a Vietnamese phone number")
+        if not isinstance(item.get("emergency", False), bool):
+            r.fail(f, cid, "emergency", "must be true or false")
+        out[cid] = Contact(cid, r.text(f, cid, item, "name"), number,
+                           r.text(f, cid, item, "hours"), r.text(f, cid, item, "cost"),
+                           r.text(f, cid, item, "serves"), r.text(f, cid, item, "region"),
+                           item.get("emergency") is True, r.fact(f, cid, item))
+    return out
+
+
+def _legal(d: Path, r: _Reader) -> dict[str, LegalFact]:
+    f = "legal.yml"
+    out = {}
+    for lid, item in _entries(d, f, "legal", r):
+        citation = item.get("citation") if isinstance(item.get("citation"), dict) else {}
+        if not citation:
+            r.fail(f, lid, "citation", "needs law and article")
+        out[lid] = LegalFact(
+            lid, r.choice(f, lid, item, "topic", LEGAL_TOPICS),
+            r.text(f, lid, item, "label", LABEL_MAX), r.text(f, lid, item, "question"),
+            r.text(f, lid, item, "short", SHORT_MAX), r.text(f, lid, item, "details", DETAILS_MAX),
+            r.text(f, lid, citation, "law") if citation else "",
+            str(citation.get("article") or "").strip(), r.fact(f, lid, item))
+    return out
+
+
+def _guides(d: Path, r: _Reader) -> dict[str, Guide]:
+    f = "guides.yml"
+    out = {}
+    for gid, item in _entries(d, f, "guides", r):
+        related = item.get("related") or []
+        if not isinstance(related, list):
+            r.fail(f, gid, "related", "must be a list of references")
+            related = []
+        out[gid] = Guide(
+            gid, r.text(f, gid, item, "label", LABEL_MAX), r.text(f, gid, item, "title"),
+            r.text(f, gid, item, "short", SHORT_MAX),
+            r.text(f, gid, item, "details", DETAILS_MAX, required=False),
+            tuple(r.reference(f, gid, "related", ref, _LABELLED_REF) for ref in related),
+            r.fact(f, gid, item, source_required=False))
+    return out
+
+
+def _explainers(d: Path, r: _Reader) -> dict[str, Explainer]:
+    f = "explainers.yml"
+    out = {}
+    for eid, item in _entries(d, f, "explainers", r):
+        out[eid] = Explainer(
+            eid, r.choice(f, eid, item, "form", (*FORMS, "overview")),
+            r.text(f, eid, item, "label", LABEL_MAX), r.text(f, eid, item, "title"),
+            r.text(f, eid, item, "short", SHORT_MAX),
+            r.texts(f, eid, item, "examples", 3, 8, 160), r.fact(f, eid, item))
+    return out
+
+
+def _quiz(d: Path, r: _Reader) -> dict[str, QuizQuestion]:
+    f = "quiz.yml"
+    out = {}
+    for qid, item in _entries(d, f, "questions", r):
+        options = r.texts(f, qid, item, "options", 2, 4, 60)
+        answer = item.get("answer")
+        if not isinstance(answer, int) or isinstance(answer, bool) or not (
+                0 <= answer < max(len(options), 1)):
+            r.fail(f, qid, "answer", "must be the index (from 0) of one of the options")
+            answer = 0
+        out[qid] = QuizQuestion(qid, r.text(f, qid, item, "question", 300), options, answer,
+                                r.text(f, qid, item, "explanation", 400), r.fact(f, qid, item))
+    return out
+
+
+def _selfcheck(d: Path, r: _Reader) -> tuple[SelfCheckQuestion, ...]:
+    f = "selfcheck.yml"
+    return tuple(SelfCheckQuestion(sid, r.text(f, sid, item, "question", 300),
+                                   r.choice(f, sid, item, "form", FORMS))
+                 for sid, item in _entries(d, f, "questions", r))
+
+
+def _menus(d: Path, r: _Reader) -> dict[str, tuple[Button, ...]]:
+    f = "menus.yml"
+    out = {}
+    for mid, item in _entries(d, f, "menus", r):
+        out[mid] = r.buttons(f, mid, item.get("buttons"))
+        if not out[mid]:
+            r.fail(f, mid, "buttons", "a menu needs at least one button")
+    return out
+
+
+def _messages(d: Path, r: _Reader) -> dict[str, Message]:
+    f = "messages.yml"
+    out = {}
+    for key, item in _entries(d, f, "messages", r):
+        ids = item.get("contacts") or []
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            r.fail(f, key, "contacts", "must be a list of contact ids")
+            ids = []
+        out[key] = Message(key, r.text(f, key, item, "text", SHORT_MAX), tuple(ids),
+                           item.get("menu"), r.buttons(f, key, item.get("buttons")))
+    return out
+
+
+def _crisis(d: Path, r: _Reader) -> dict[str, tuple[str, ...]]:
+    f = "crisis.yml"
+    out = {}
+    for kind, item in _entries(d, f, "triggers", r):
+        phrases = item.get("phrases")
+        if not isinstance(phrases, list) or not phrases:
+            r.fail(f, kind, "phrases", "must be a non-empty list of phrases")
+            continue
+        out[kind] = tuple(fold(str(p)) for p in phrases)
+    return out
+
+
+def _crisis_harmless(d: Path, r: _Reader) -> tuple[str, ...]:
+    phrases = _read_yaml(d, "crisis.yml", r).get("harmless") or []
+    if not isinstance(phrases, list):
+        r.fail("crisis.yml", "-", "harmless", "must be a list of phrases")
+        return ()
+    return tuple(fold(str(p)) for p in phrases)
+
+
+def _answers(d: Path, r: _Reader) -> dict[str, str]:
+    f = "answers.yml"
+    out = {}
+    for intent, item in _entries(d, f, "answers", r, id_field="intent"):
+        answer = item.get("answer")
+        if answer in SPECIAL_ANSWERS:
+            out[intent] = answer
+        else:
+            out[intent] = r.reference(f, intent, "answer", answer)
+    for intent in CONTRACT_INTENTS:
+        if intent not in out:
+            r.fail(f, intent, "answer", "every contract intent needs an answer")
+    return out
+
+
+def _cross_check(content: Content, r: _Reader) -> None:
+    for file, entry, fld, ref in r.references:
+        if not ref:
+            continue
+        try:
+            content.entry(ref)
+        except KeyError:
+            r.fail(file, entry, fld, f"'{ref}' does not exist")
+            continue
+        if not content.is_shown(ref):
+            r.fail(file, entry, fld, f"'{ref}' is unverified and may not be shown")
+    for key, message in content.messages.items():
+        for cid in message.contact_ids:
+            if cid not in content.contacts:
+                r.fail("messages.yml", key, "contacts", f"unknown contact '{cid}'")
+        if message.menu and message.menu not in content.menus:
+            r.fail("messages.yml", key, "menu", f"unknown menu '{message.menu}'")
+    for required in REQUIRED_MESSAGES:
+        if required not in content.messages:
+            r.fail("messages.yml", required, "-", "this message is required")
+    if not any(c.emergency for c in content.contacts.values()):
+        r.fail("contacts.yml", "-", "emergency", "at least one emergency contact is required")
+    if len(content.verified_quiz()) < 15:
+        r.fail("quiz.yml", "-", "questions", "the quiz needs at least 15 verified questions")
+
+
+# Messages the code refers to by key; the content check insists they exist.
+REQUIRED_MESSAGES = (
+    "greeting", "greeting_campaign", "hotlines", "crisis_danger", "crisis_self_harm",
+    "fallback", "out_of_scope", "degraded", "empty_input", "goodbye", "more_forms",
+    "quiz_intro", "quiz_correct", "quiz_wrong", "quiz_done", "quiz_stopped", "quiz_none",
+    "selfcheck_intro", "selfcheck_none", "selfcheck_result", "quick_exit_done",
+    "data_deleted", "legal_menu", "is_it_abuse", "non_text", "group_refusal",
+    "button_expired", "quick_exit_unsupported",
+)
+
+
+def load_content(directory: Path) -> Content:
+    """Read and validate every content file; raise ``ContentError`` listing all problems."""
+    r = _Reader()
+    content = Content(
+        contacts=_contacts(directory, r), messages=_messages(directory, r),
+        menus=_menus(directory, r), crisis_triggers=_crisis(directory, r),
+        crisis_harmless=_crisis_harmless(directory, r),
+        legal=_legal(directory, r), guides=_guides(directory, r),
+        explainers=_explainers(directory, r), quiz=_quiz(directory, r),
+        selfcheck=_selfcheck(directory, r), answers=_answers(directory, r),
+    )
+    _cross_check(content, r)
+    if r.problems:
+        raise ContentError(r.problems)
+    return content

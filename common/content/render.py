@@ -1,0 +1,103 @@
+"""Turn content entries into messages: text first (short), then buttons.
+
+Button payloads come out in Rasa's form: "@guide:evidence" becomes
+``/show_entry{"ref":"guide:evidence"}`` so a press works like typing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from common.content.model import (
+    Button,
+    Content,
+    Explainer,
+    Guide,
+    LegalFact,
+    Message,
+    Rendered,
+)
+
+NEXT_STEPS = "next_steps"  # menu appended to informational answers
+MAX_BUTTONS = 6
+MORE = "Xem thêm"
+
+
+def rasa_payload(payload: str) -> str:
+    if not payload.startswith("@"):
+        return payload
+    if payload.startswith("@more:"):
+        entities = {"ref": payload[len("@more:"):], "part": "details"}
+    else:
+        entities = {"ref": payload[1:]}
+    return "/show_entry" + json.dumps(entities, separators=(",", ":"))
+
+
+def _buttons(*groups: Iterable[Button]) -> tuple[Button, ...]:
+    """Concatenate, convert payloads, drop repeats, cap the count."""
+    seen, result = set(), []
+    for group in groups:
+        for button in group:
+            payload = rasa_payload(button.payload)
+            if payload not in seen and len(result) < MAX_BUTTONS:
+                seen.add(payload)
+                result.append(Button(button.title, payload))
+    return tuple(result)
+
+
+def _related(content: Content, refs: Iterable[str], room: int) -> list[Button]:
+    """Buttons for related entries, at most ``room`` so the next steps always fit."""
+    buttons = [Button(content.entry(ref).label, "@" + ref) for ref in refs
+               if content.is_shown(ref)]
+    return buttons[:max(room, 0)]
+
+
+def render(content: Content, key: str) -> Rendered:
+    """Message ``key`` from messages.yml, with contact lines and buttons."""
+    return _message(content, content.messages[key])
+
+
+def _message(content: Content, message: Message) -> Rendered:
+    lines = [message.text]
+    lines += [content.contacts[cid].line() for cid in message.contact_ids]
+    menu = content.menus.get(message.menu, ()) if message.menu else ()
+    return Rendered("\n".join(lines), _buttons(message.buttons, menu))
+
+
+def render_ref(content: Content, ref: str, part: str = "short") -> Rendered:
+    """Entry ``ref`` (``guide:evidence``…); ``part="details"`` is its "Xem thêm" page."""
+    if not content.is_shown(ref):
+        raise KeyError(ref)
+    entry = content.entry(ref)
+    next_steps = content.menus.get(NEXT_STEPS, ())
+    if isinstance(entry, Message):
+        return _message(content, entry)
+    if isinstance(entry, Guide):
+        return _guide(content, ref, entry, part, next_steps)
+    if isinstance(entry, LegalFact):
+        return _legal(ref, entry, part, next_steps)
+    if isinstance(entry, Explainer):
+        examples = "\n".join(f"• {e}" for e in entry.examples)
+        return Rendered(f"{entry.title}\n\n{entry.short}\n\nVí dụ:\n{examples}",
+                        _buttons(next_steps))
+    return Rendered(entry.line(), _buttons(next_steps))
+
+
+def _guide(content: Content, ref: str, guide: Guide, part: str,
+           next_steps: tuple[Button, ...]) -> Rendered:
+    room = MAX_BUTTONS - len(next_steps)
+    if part == "details" and guide.details:
+        return Rendered(guide.details,
+                        _buttons(_related(content, guide.related, room), next_steps))
+    more = [Button(MORE, "@more:" + ref)] if guide.details else []
+    related = _related(content, guide.related, room - len(more))
+    return Rendered(f"{guide.title}\n\n{guide.short}", _buttons(more, related, next_steps))
+
+
+def _legal(ref: str, fact: LegalFact, part: str, next_steps: tuple[Button, ...]) -> Rendered:
+    citation = f"Căn cứ: {fact.article + ', ' if fact.article else ''}{fact.law}."
+    if part == "details":
+        return Rendered(f"{fact.details}\n\n{citation}", _buttons(next_steps))
+    more = [Button(MORE, "@more:" + ref)] if fact.details else []
+    return Rendered(f"{fact.question}\n\n{fact.short}\n\n{citation}", _buttons(more, next_steps))

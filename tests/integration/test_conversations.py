@@ -1,0 +1,146 @@
+"""Conversation tests through `antam chat --jsonl`: every intent, both awareness flows."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from common.content import load_content
+from common.intents import CONTRACT_INTENTS
+from tests.helpers import ROOT
+
+pytestmark = pytest.mark.stack
+CONTENT = load_content(ROOT / "content")
+
+
+def _text(record: dict) -> str:
+    return "\n".join(r["text"] for r in record["replies"])
+
+
+def _buttons(record: dict) -> list[dict]:
+    return [b for r in record["replies"] for b in r["buttons"]]
+
+
+def _press(record: dict, title: str) -> str:
+    return next(b["payload"] for b in _buttons(record) if b["title"] == title)
+
+
+@pytest.mark.parametrize("intent", CONTRACT_INTENTS)
+def test_every_contract_intent_gets_a_sensible_answer(stack, intent):
+    record = stack.chat([f"/{intent}"]).records[0]
+    assert record["intent"] == intent
+    assert record["replies"] and record["replies"][0]["text"].strip()
+    assert all(len(r["text"]) <= 700 for r in record["replies"]), "short first"
+    assert record["crisis"] == (intent in ("danger_now", "self_harm"))
+
+
+@pytest.mark.parametrize("intent", [i for i in CONTRACT_INTENTS if i not in (
+    "goodbye", "delete_my_data", "start_quiz")])
+def test_answers_offer_next_steps_as_buttons(stack, intent):
+    record = stack.chat([f"/{intent}"]).records[0]
+    assert _buttons(record), f"{intent} leaves the user without a next step"
+
+
+def test_self_harm_offers_a_counselor_now_with_113_and_115_first(stack):
+    record = stack.chat(["em không muốn sống nữa"]).records[0]
+    first = record["replies"][0]
+    assert record["crisis"] and "113" in first["text"] and "115" in first["text"]
+    assert "/request_counselor" in [b["payload"] for b in first["buttons"]]
+    emergency = [r for r in record["replies"] if "113" in r["text"]]
+    assert len(emergency) == 1, "exactly one emergency reply per message"
+
+
+def test_more_button_shows_details(stack):
+    record = stack.chat(["/ask_safety_plan"]).records[0]
+    more = stack.chat([_press(record, "Xem thêm")]).records[0]
+    assert more["intent"] == "show_entry"
+    assert _text(more) != _text(record) and len(_text(more)) > 100
+
+
+def test_legal_answer_cites_its_law(stack):
+    menu = stack.chat(["/ask_legal_rights"]).records[0]
+    payload = _press(menu, "Nghỉ việc không cần báo trước")
+    fact = stack.chat([payload]).records[0]
+    assert "Điều 35" in _text(fact) and "Bộ luật Lao động" in _text(fact)
+
+
+def _say(stack, sender: str, text: str) -> dict:
+    """One message in a conversation that continues across calls."""
+    return stack.chat([json.dumps({"text": text, "sender": sender})]).records[0]
+
+
+def test_quiz_runs_one_question_at_a_time_and_scores(stack):
+    total = len(CONTENT.verified_quiz())
+    record, seen = _say(stack, "quiz-player", "/start_quiz"), set()
+    for number in range(1, total + 1):
+        asked = re.search(rf"Câu {number}/{total}: (.+)", _text(record))
+        assert asked, _text(record)
+        seen.add(asked.group(1).strip())
+        assert "/quiz_stop" in [b["payload"] for b in _buttons(record)], "a way out"
+        record = _say(stack, "quiz-player", _buttons(record)[0]["payload"])
+        assert re.search(r"Chính xác|Chưa đúng", _text(record)), "explained after each answer"
+    assert re.search(rf"đúng \d+/{total} câu", _text(record))
+    assert len(seen) == total, "every question once"
+
+
+def test_quiz_can_be_left_at_any_point(stack):
+    records = stack.chat(["/start_quiz", "/quiz_stop", '/quiz_answer{"choice":0}']).records
+    assert "Đã dừng" in _text(records[1])
+    assert "không có câu đố" in _text(records[2]).lower()
+
+
+def test_quiz_order_is_random(stack):
+    firsts = {re.search(r"Câu 1/\d+: (.+)", _text(stack.chat(["/start_quiz"]).records[0]))
+              .group(1) for _ in range(6)}
+    assert len(firsts) > 1
+
+
+def test_self_check_explains_without_judging_and_points_to_help(stack):
+    lines = ["/ask_is_it_abuse", "/selfcheck_start"]
+    lines += ['/selfcheck_answer{"choice":1}'] * len(CONTENT.selfcheck)
+    records = stack.chat(lines).records
+    result = records[-1]
+    assert "không phải lỗi của bạn" in _text(result).lower()
+    payloads = [b["payload"] for b in _buttons(result)]
+    assert "/ask_hotline" in payloads and "/request_counselor" in payloads
+
+
+def test_bystander_guide(stack):
+    record = stack.chat(["đồng nghiệp của mình bị sếp quấy rối, mình nên giúp bạn ấy thế nào"])
+    assert record.records[0]["intent"] == "help_someone_else"
+    assert CONTENT.guides["help_someone"].title in _text(record.records[0])
+
+
+def test_quick_exit_forgets_the_conversation(stack):
+    records = stack.chat(["/start_quiz", "/quick_exit", '/quiz_answer{"choice":0}']).records
+    assert "bạo lực" not in _text(records[1]).lower()
+    assert "không có câu đố" in _text(records[2]).lower(), "the quiz state was wiped"
+
+
+BAD_INPUTS = ["", "🙏😢🙏", "12345678", "help me please tôi cần giúp", "/ask_hotline{bad json",
+              '/quiz_answer{"choice":"x"}', "/no_such_intent",
+              '/show_entry{"ref":"guide:nope"}', "a" * 10_000]
+
+
+def test_bad_input_never_raises(stack):
+    run = stack.chat(BAD_INPUTS)
+    assert run.returncode == 0 and "Traceback" not in run.stderr
+    assert len(run.records) == len(BAD_INPUTS)
+    assert all(r["replies"] and r["replies"][0]["text"] for r in run.records)
+
+
+def test_delete_my_data_removes_the_participant(stack):
+    from sqlalchemy import create_engine, text
+
+    sender = {"sender": "wipe-me"}
+    stack.chat([json.dumps({"text": "xin chào", **sender})])
+    engine = create_engine(f"sqlite:///{stack.var_dir / 'antam.db'}")
+    with engine.connect() as connection:
+        before = connection.execute(text("select count(*) from participants")).scalar_one()
+    record = stack.chat([json.dumps({"text": "/delete_my_data", **sender})]).records[0]
+    with engine.connect() as connection:
+        after = connection.execute(text("select count(*) from participants")).scalar_one()
+    assert after == before - 1
+    assert "đã được xóa" in _text(record)
