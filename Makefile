@@ -45,6 +45,7 @@ lint: setup
 bench: setup train
 	$(VENV)/bin/python bench/turn_latency.py
 	$(VENV)/bin/python bench/train_and_load.py
+	$(VENV)/bin/python bench/telegram_load.py
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) nlu/models

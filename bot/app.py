@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.config import Settings
 from bot.core import ConversationCore
 from bot.handlers.telegram import TelegramChannel, TelegramSettings
+from bot.handlers.zalo import ZaloChannel, ZaloSettings
 from bot.rasa_client import RasaClient
 from bot.safety import SafetyNet
 from bot.storage import Database, ExitLog
@@ -38,3 +39,11 @@ def build_telegram(settings: Settings) -> TelegramChannel | None:
         return None
     database = build_database(settings)
     return TelegramChannel(build_core(settings, database), telegram, ExitLog(database))
+
+
+def build_zalo(settings: Settings) -> ZaloChannel | None:
+    """The Zalo channel if it is fully configured (ZALO_* variables), else None."""
+    zalo = ZaloSettings.from_env()
+    if zalo is None:
+        return None
+    return ZaloChannel(build_core(settings), zalo, settings.var_dir)

@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 from bot import nlu_eval
-from bot.app import build_core, build_telegram
+from bot.app import build_core, build_telegram, build_zalo
 from bot.config import Settings
 from bot.handlers.console import ConsoleChannel
 from bot.rasa_client import NluUnavailable, RasaClient
@@ -107,13 +107,22 @@ async def _up(settings: Settings, chat: bool, startup_timeout: float) -> int:
 
 def _start_channels(settings: Settings) -> dict[str, asyncio.Task]:
     """Messenger channels that are configured, each as a task."""
+    tasks = {}
     telegram = build_telegram(settings)
     if telegram is None:
         print("telegram: disabled (set TELEGRAM_BOT_TOKEN to enable)", flush=True)
-        return {}
-    mode = "webhook" if telegram.settings.webhook_url else "long polling"
-    print(f"telegram: {mode} via {telegram.settings.base_url}<token>", flush=True)
-    return {"telegram": asyncio.create_task(telegram.serve())}
+    else:
+        mode = "webhook" if telegram.settings.webhook_url else "long polling"
+        print(f"telegram: {mode} via {telegram.settings.base_url}<token>", flush=True)
+        tasks["telegram"] = asyncio.create_task(telegram.serve())
+    zalo = build_zalo(settings)
+    if zalo is None:
+        print("zalo: disabled (set the ZALO_* variables to enable)", flush=True)
+    else:
+        print(f"zalo: webhook on http://127.0.0.1:{zalo.settings.webhook_port}/zalo/webhook",
+              flush=True)
+        tasks["zalo"] = asyncio.create_task(zalo.serve())
+    return tasks
 
 
 async def _watch_all(supervisor: Supervisor, channels: dict[str, asyncio.Task],

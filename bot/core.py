@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from bot.pseudonym import pseudonymise
 from bot.rasa_client import NluAnswer, NluUnavailable, RasaClient
-from bot.replies import Button, Reply, TurnResult
+from bot.replies import Reply, TurnResult
 from bot.safety import EMBEDDED_EMERGENCY, SafetyNet
 from bot.storage import Database
 from common.content import ContentError, ContentStore, render
@@ -113,11 +113,10 @@ class ConversationCore:
     def render(self, key: str) -> Reply:
         """Content message ``key`` as a reply, for channel notices (never raises)."""
         try:
-            rendered = render(self._content.get(), key)
+            return render(self._content.get(), key)
         except (ContentError, KeyError):
             log.error("message %r unavailable: using the embedded emergency reply", key)
             return EMBEDDED_EMERGENCY
-        return Reply(rendered.text, tuple(Button(b.title, b.payload) for b in rendered.buttons))
 
     def _record(self, pseudonym: str, channel: str, result: TurnResult, latency_ms: int) -> None:
         if self._db is None:

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+# A reply is a rendered content message: one type from content to channel.
+from common.content.model import Button
+from common.content.model import Rendered as Reply
 
-@dataclass(frozen=True)
-class Button:
-    title: str
-    payload: str
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    buttons: tuple[Button, ...] = ()
+__all__ = ["Button", "Reply", "TurnResult"]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Mapping
 
-from bot.replies import Button, Reply
+from bot.replies import Reply
 from common.content import ContentError, ContentStore, render
 from common.textnorm import fold
 
@@ -63,8 +63,7 @@ class SafetyNet:
 
     def emergency_reply(self, kind: str) -> Reply:
         try:
-            rendered = render(self._content.get(), EMERGENCY_MESSAGES.get(kind, "crisis_danger"))
+            return render(self._content.get(), EMERGENCY_MESSAGES.get(kind, "crisis_danger"))
         except (ContentError, KeyError):
             log.error("crisis message unavailable: using the embedded emergency reply")
             return EMBEDDED_EMERGENCY
-        return Reply(rendered.text, tuple(Button(b.title, b.payload) for b in rendered.buttons))

@@ -29,8 +29,9 @@ PATH = "/telegram/webhook"
 
 
 class _UpdateHandler(RequestHandler):
-    def initialize(self, application: Application, secret: str) -> None:
-        self._application = application
+    def initialize(self, ptb_app: Application, secret: str) -> None:
+        # Not "application": Tornado's RequestHandler already takes that argument.
+        self._application = ptb_app
         self._secret = secret.encode()
 
     async def post(self) -> None:
@@ -50,7 +51,7 @@ class _UpdateHandler(RequestHandler):
 def webhook_app(application: Application, secret: str) -> TornadoApp:
     if not secret:
         raise ValueError("webhook mode needs TELEGRAM_WEBHOOK_SECRET")
-    return TornadoApp([(PATH, _UpdateHandler, {"application": application, "secret": secret})])
+    return TornadoApp([(PATH, _UpdateHandler, {"ptb_app": application, "secret": secret})])
 
 
 async def serve_webhook(application: Application, settings: TelegramSettings) -> None:

@@ -1,0 +1,193 @@
+"""Zalo channel on the Zalo Official Account API (see docs/channels.md for why).
+
+Every webhook call is verified before anything else: the X-ZEvent-Signature
+MAC (compared in constant time), a timestamp window against replays, and a
+de-duplication of message ids. Zalo cannot delete messages, so quick exit
+wipes what An Tâm holds and says honestly that the chat must be deleted by
+hand. Buttons become numbered options: replying "2" presses the second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import os
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from tornado.httpserver import HTTPServer
+from tornado.web import Application as TornadoApp
+from tornado.web import RequestHandler
+
+from bot.core import ConversationCore, IncomingMessage
+from bot.handlers.base import Channel
+from bot.handlers.zalo_api import Tokens, TokenStore, ZaloClient, ZaloError
+from bot.replies import Reply, TurnResult
+
+log = logging.getLogger(__name__)
+SIGNATURE_HEADER = "X-ZEvent-Signature"
+PATH = "/zalo/webhook"
+NON_TEXT_EVENTS = frozenset({"user_send_image", "user_send_sticker", "user_send_gif",
+                             "user_send_audio", "user_send_video", "user_send_file",
+                             "user_send_location", "user_send_link", "user_send_business_card"})
+
+
+@dataclass(frozen=True)
+class ZaloSettings:
+    app_id: str
+    oa_secret_key: str  # signs webhooks
+    app_secret: str  # authenticates token refresh
+    access_token: str
+    refresh_token: str
+    api_base: str = "https://openapi.zalo.me"
+    oauth_base: str = "https://oauth.zaloapp.com"
+    webhook_port: int = 8444
+    max_skew_s: int = 300
+
+    @classmethod
+    def from_env(cls) -> ZaloSettings | None:
+        env = {k: os.environ.get(k, "").strip() for k in (
+            "ZALO_APP_ID", "ZALO_OA_SECRET_KEY", "ZALO_APP_SECRET", "ZALO_ACCESS_TOKEN",
+            "ZALO_REFRESH_TOKEN")}
+        if not all(env.values()):
+            return None  # disabled unless fully configured
+        return cls(env["ZALO_APP_ID"], env["ZALO_OA_SECRET_KEY"], env["ZALO_APP_SECRET"],
+                   env["ZALO_ACCESS_TOKEN"], env["ZALO_REFRESH_TOKEN"],
+                   os.environ.get("ZALO_API_BASE") or cls.api_base,
+                   os.environ.get("ZALO_OAUTH_BASE") or cls.oauth_base,
+                   int(os.environ.get("ZALO_WEBHOOK_PORT") or cls.webhook_port),
+                   int(os.environ.get("ZALO_MAX_SKEW_S") or cls.max_skew_s))
+
+
+def signature(app_id: str, body: bytes, timestamp: str, secret: str) -> str:
+    """Zalo's mac: sha256 over app_id + raw body + timestamp + OA secret key."""
+    return hashlib.sha256(app_id.encode() + body + timestamp.encode() + secret.encode()).hexdigest()
+
+
+class _SeenIds:
+    """Message ids already handled, remembered for the replay window."""
+
+    def __init__(self, ttl_s: float, capacity: int = 100_000):
+        self._ttl, self._capacity = ttl_s, capacity
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def first_time(self, msg_id: str) -> bool:
+        now = time.monotonic()
+        while self._seen and (next(iter(self._seen.values())) < now - self._ttl
+                              or len(self._seen) > self._capacity):
+            self._seen.popitem(last=False)
+        if msg_id in self._seen:
+            return False
+        self._seen[msg_id] = now
+        return True
+
+
+class ZaloChannel(Channel):
+    name = "zalo"
+
+    def __init__(self, core: ConversationCore, settings: ZaloSettings, var_dir: Path):
+        super().__init__(core)
+        self.settings = settings
+        store = TokenStore(var_dir / "zalo-tokens.json",
+                           Tokens(settings.access_token, settings.refresh_token))
+        self.client = ZaloClient(settings.api_base, settings.oauth_base, settings.app_id,
+                                 settings.app_secret, store)
+        self._seen = _SeenIds(ttl_s=2 * settings.max_skew_s)
+        self._options: dict[str, list[str]] = {}  # pseudonym -> last button payloads
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def serve(self) -> None:
+        server = HTTPServer(TornadoApp([(PATH, _WebhookHandler, {"channel": self})]))
+        server.listen(self.settings.webhook_port, address="127.0.0.1")  # behind TLS proxy
+        try:
+            await asyncio.Event().wait()
+        finally:
+            server.stop()
+            await self.client.close()
+
+    # --- verification -----------------------------------------------------------
+
+    def verify(self, body: bytes, header: str) -> dict | None:
+        """The event if the call is authentic and fresh, else None."""
+        try:
+            event = json.loads(body)
+            timestamp = str(event["timestamp"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        given = header.removeprefix("mac=").strip()
+        expected = signature(self.settings.app_id, body, timestamp, self.settings.oa_secret_key)
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return None
+        age_s = abs(time.time() - int(timestamp) / 1000)
+        return event if age_s <= self.settings.max_skew_s else None
+
+    # --- conversation -------------------------------------------------------------
+
+    async def handle_event(self, event: dict) -> None:
+        name = event.get("event_name", "")
+        sender = str((event.get("sender") or {}).get("id", ""))
+        msg_id = str((event.get("message") or {}).get("msg_id", ""))
+        if not sender or not msg_id or not self._seen.first_time(msg_id):
+            return  # replayed or not a user message
+        if name in NON_TEXT_EVENTS:
+            await self._send(sender, self.core.render("non_text"))
+        elif name == "user_send_text":
+            await self._converse(sender, str(event["message"].get("text", "")))
+
+    async def _converse(self, sender: str, text: str) -> None:
+        pseudonym = self.core.pseudonym(self.name, sender)
+        async with self._locks.setdefault(pseudonym, asyncio.Lock()):
+            text = _pick_option(text, self._options.get(pseudonym, []))
+            result = await self.core.handle(IncomingMessage(self.name, sender, text))
+            await self._deliver(sender, pseudonym, result)
+
+    async def _deliver(self, sender: str, pseudonym: str, result: TurnResult) -> None:
+        if "quick_exit" in result.actions or "delete_my_data" in result.actions:
+            self._options.pop(pseudonym, None)
+        if "quick_exit" in result.actions:
+            # Zalo has no API to delete a chat: say so instead of pretending.
+            await self._send(sender, self.core.render("quick_exit_unsupported"))
+            return
+        payloads: list[str] = []
+        for reply in result.replies:
+            await self._send(sender, reply, payloads)
+        self._options[pseudonym] = payloads
+
+    async def _send(self, sender: str, reply: Reply, payloads: list[str] | None = None) -> None:
+        lines = [reply.text]
+        for button in reply.buttons:
+            if payloads is not None:
+                payloads.append(button.payload)
+                lines.append(f"[{len(payloads)}] {button.title}")
+        try:
+            await self.client.send_text(sender, "\n".join(lines)[:2000])
+        except (ZaloError, httpx.HTTPError) as error:
+            log.error("zalo send failed: %s", type(error).__name__)
+
+
+def _pick_option(text: str, payloads: list[str]) -> str:
+    stripped = text.strip()
+    if stripped.isdigit() and 1 <= int(stripped) <= len(payloads):
+        return payloads[int(stripped) - 1]
+    return text
+
+
+class _WebhookHandler(RequestHandler):
+    def initialize(self, channel: ZaloChannel) -> None:
+        self._channel = channel
+
+    async def post(self) -> None:
+        event = self._channel.verify(self.request.body,
+                                     self.request.headers.get(SIGNATURE_HEADER, ""))
+        if event is None:
+            self.set_status(401)
+            return
+        self.set_status(200)
+        self.finish()  # Zalo wants a quick 200; the answer goes out through the send API
+        await self._channel.handle_event(event)

@@ -1,0 +1,110 @@
+"""Zalo end to end: signed webhooks into the channel, the real stack behind the
+core, replies through a Zalo OA API stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx
+import pytest
+
+from bot.app import build_zalo
+from bot.config import Settings
+from bot.handlers.zalo import SIGNATURE_HEADER, signature
+from tests.fakes.zalo_api import ZaloStandIn
+from tests.helpers import free_port
+
+pytestmark = pytest.mark.stack
+APP_ID, OA_SECRET = "zalo-app-1", "oa-secret-key"
+USER = "zalo-user-8800"
+
+
+@pytest.fixture
+def zalo(stack, monkeypatch, tmp_path):
+    with ZaloStandIn() as api:
+        for key in ("ANTAM_RASA_PORT", "ANTAM_ACTIONS_PORT"):
+            monkeypatch.setenv(key, stack.env[key])
+        monkeypatch.setenv("ANTAM_VAR_DIR", str(stack.var_dir))
+        port = free_port()
+        for key, value in {"ZALO_APP_ID": APP_ID, "ZALO_OA_SECRET_KEY": OA_SECRET,
+                           "ZALO_APP_SECRET": api.app_secret, "ZALO_ACCESS_TOKEN": api.access,
+                           "ZALO_REFRESH_TOKEN": api.refresh, "ZALO_API_BASE": api.base_url,
+                           "ZALO_OAUTH_BASE": api.base_url,
+                           "ZALO_WEBHOOK_PORT": str(port)}.items():
+            monkeypatch.setenv(key, value)
+        (stack.var_dir / "zalo-tokens.json").unlink(missing_ok=True)
+        yield api, port
+
+
+def _event(text: str, msg_id: str, age_s: float = 0.0) -> bytes:
+    return json.dumps({
+        "app_id": APP_ID, "event_name": "user_send_text", "sender": {"id": USER},
+        "recipient": {"id": "oa-1"}, "message": {"text": text, "msg_id": msg_id},
+        "timestamp": str(int((time.time() - age_s) * 1000)),
+    }, ensure_ascii=False).encode()
+
+
+def _signed(body: bytes, secret: str = OA_SECRET) -> dict:
+    timestamp = json.loads(body)["timestamp"]
+    return {SIGNATURE_HEADER: f"mac={signature(APP_ID, body, timestamp, secret)}"}
+
+
+async def _post(port: int, body: bytes, headers: dict) -> int:
+    async with httpx.AsyncClient() as client:
+        response = await client.post(f"http://127.0.0.1:{port}/zalo/webhook", content=body,
+                                     headers=headers)
+        return response.status_code
+
+
+async def _until(predicate, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.1)
+
+
+def test_signed_messages_are_answered_and_forged_or_replayed_ones_are_not(zalo):
+    api, port = zalo
+
+    async def scenario():
+        channel = build_zalo(Settings.from_env())
+        task = asyncio.create_task(channel.serve())
+        await asyncio.sleep(0.3)
+        try:
+            hello = _event("xin chào", "m1")
+            assert await _post(port, hello, _signed(hello)) == 200
+            await _until(lambda: api.texts_to(USER))
+            assert "An Tâm" in api.texts_to(USER)[0] and "[1]" in api.texts_to(USER)[0]
+
+            assert await _post(port, hello, _signed(hello)) == 200  # replay: same msg_id
+            forged = _event("toi bi danh", "m2")
+            assert await _post(port, forged, _signed(forged, "wrong-secret")) == 401
+            assert await _post(port, forged, {}) == 401
+            stale = _event("toi bi danh", "m3", age_s=3600)
+            assert await _post(port, stale, _signed(stale)) == 401
+            await asyncio.sleep(1.0)
+            assert len(api.texts_to(USER)) == 1, "nothing answered but the first message"
+
+            crisis = _event("ck dang danh e", "m4")
+            await _post(port, crisis, _signed(crisis))
+            await _until(lambda: len(api.texts_to(USER)) >= 2)
+            assert "113" in api.texts_to(USER)[1]
+
+            api.expire_access_token()  # the next send must refresh under the lock
+            option = _event("1", "m5")  # "1" presses the first option of the last reply
+            await _post(port, option, _signed(option))
+            await _until(lambda: len(api.texts_to(USER)) >= 3)
+            assert api.refreshes == 1
+
+            leave = _event("/quick_exit", "m6")
+            await _post(port, leave, _signed(leave))
+            await _until(lambda: any("không cho phép mình xóa" in t for t in api.texts_to(USER)))
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(scenario())
+    saved = json.loads((Settings.from_env().var_dir / "zalo-tokens.json").read_text())
+    assert saved["refresh"] == api.refresh, "the rotated refresh token was kept"
