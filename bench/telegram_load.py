@@ -36,7 +36,7 @@ from tests.fakes.telegram_api import TelegramStandIn  # noqa: E402
 MESSAGES = ["xin chào", "cho toi xin so duong day nong", "tôi bị sếp quấy rối",
             "thời tiết hôm nay thế nào", "làm sao để giữ bằng chứng"]
 PER_USER = 6
-LEVELS = (1, 10, 50)
+LEVELS = tuple(int(n) for n in os.environ.get("BENCH_USERS", "1,10,50").split(","))
 
 
 def _summary(latencies: list[float], wall_s: float) -> tuple[float, float, float]:
@@ -50,8 +50,10 @@ async def _bot_user(standin: TelegramStandIn, chat: int, latencies: list[float])
         expected = len(standin.sent(chat)) + 1
         started = time.perf_counter()
         standin.user_message(chat, MESSAGES[i % len(MESSAGES)])
-        await standin.wait_for_async(lambda c=chat, n=expected: len(standin.sent(c)) >= n,
-                                     timeout=60)
+        while len(standin.sent(chat)) < expected:  # 1 ms polling: finer than the stand-in's
+            await asyncio.sleep(0.001)
+            if time.perf_counter() - started > 60:
+                raise TimeoutError(f"no reply in chat {chat}")
         latencies.append((time.perf_counter() - started) * 1000)
 
 

@@ -16,6 +16,7 @@ Message text is never stored or logged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -77,7 +78,8 @@ class ConversationCore:
                  message.channel, pseudonym[:12], result.intent, result.crisis,
                  result.degraded, latency_ms)
         if "delete_my_data" not in result.actions:
-            self._record(pseudonym, message.channel, result, latency_ms)
+            # Off the event loop: a slow disk must not hold up other chats.
+            await asyncio.to_thread(self._record, pseudonym, message.channel, result, latency_ms)
         return result
 
     async def _answer(self, text: str, pseudonym: str) -> TurnResult:
@@ -108,7 +110,7 @@ class ConversationCore:
         if WIPING_ACTIONS & set(actions):
             await self._nlu.forget(pseudonym)
         if "delete_my_data" in actions and self._db is not None:
-            self._db.forget(pseudonym)
+            await asyncio.to_thread(self._db.forget, pseudonym)
 
     def render(self, key: str) -> Reply:
         """Content message ``key`` as a reply, for channel notices (never raises)."""

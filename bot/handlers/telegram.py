@@ -171,7 +171,7 @@ class TelegramChannel(Channel):
         if message is None:
             return
         pseudonym = self._pseudonym(update)
-        self._exits.remember(pseudonym, [message.message_id])
+        await asyncio.to_thread(self._exits.remember, pseudonym, [message.message_id])
         await self._send(message.chat_id, self.core.render("non_text"), remember_for=pseudonym)
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -205,9 +205,12 @@ class TelegramChannel(Channel):
         chat_id, user_id = update.effective_chat.id, str(update.effective_user.id)
         pseudonym = self._pseudonym(update)
         async with self._chat_locks.setdefault(chat_id, asyncio.Lock()):
-            if record_incoming and update.effective_message is not None:
-                self._exits.remember(pseudonym, [update.effective_message.message_id])
-            result = await self.core.handle(IncomingMessage(self.name, user_id, text))
+            incoming = [update.effective_message.message_id] if (
+                record_incoming and update.effective_message is not None) else []
+            # Remember the user's message id while the core answers, not before.
+            _, result = await asyncio.gather(
+                asyncio.to_thread(self._exits.remember, pseudonym, incoming),
+                self.core.handle(IncomingMessage(self.name, user_id, text)))
             if "quick_exit" in result.actions:
                 await self._quick_exit(chat_id, pseudonym, result)
                 return
@@ -218,7 +221,7 @@ class TelegramChannel(Channel):
 
     async def _quick_exit(self, chat_id: int, pseudonym: str, result: TurnResult) -> None:
         """Delete every message Telegram still allows, then leave one neutral line."""
-        ids = self._exits.take_all(pseudonym)
+        ids = await asyncio.to_thread(self._exits.take_all, pseudonym)
         for start in range(0, len(ids), DELETE_BATCH):
             try:
                 await self.application.bot.delete_messages(chat_id, ids[start:start + DELETE_BATCH])
@@ -236,4 +239,4 @@ class TelegramChannel(Channel):
                  for b in reply.buttons])
         sent = await self.application.bot.send_message(chat_id, reply.text, reply_markup=markup)
         if remember_for is not None:
-            self._exits.remember(remember_for, [sent.message_id])
+            await asyncio.to_thread(self._exits.remember, remember_for, [sent.message_id])

@@ -140,7 +140,8 @@ def test_delete_my_data_wipes_what_is_stored(telegram_env, standin, stack):
 def test_stickers_media_and_groups_get_kind_answers(telegram_env, standin):
     async def scenario():
         async with running(build_telegram(telegram_env())):
-            for send in (standin.sticker, standin.voice, standin.location, standin.contact):
+            for send in (standin.sticker, standin.voice, standin.location, standin.contact,
+                         standin.photo, standin.document):
                 before = len(standin.sent(CHAT))
                 send(CHAT)
                 await standin.wait_for_sent_async(CHAT, before + 1, timeout=20)
@@ -154,6 +155,15 @@ def test_stickers_media_and_groups_get_kind_answers(telegram_env, standin):
             await standin.wait_for_sent_async(CHAT, before + 1, timeout=20)
             standin.user_message(CHAT, "xin\x00 chào \u202e🙏 hello 你好")
             await standin.wait_for_sent_async(CHAT, before + 2, timeout=20)
+            standin.forwarded(CHAT, "tao sẽ giết mày nếu mày dám đi báo công an")
+            first = (await standin.wait_for_sent_async(CHAT, before + 3, timeout=20))[-1]
+            assert "113" in first["text"], "a forwarded threat reaches the safety net"
+            await asyncio.sleep(1.0)  # the rest of that turn
+            count = len(standin.sent(CHAT))
+            own = standin.user_message(CHAT, "xin chao")["message"]["message_id"]
+            await standin.wait_for_sent_async(CHAT, count + 1, timeout=20)
+            standin.edited_message(CHAT, own, "xin chào bạn")
+            await standin.wait_for_sent_async(CHAT, count + 2, timeout=20)
     asyncio.run(scenario())
     assert not standin.sent(-1002), "channel posts are ignored"
 
