@@ -25,6 +25,7 @@ class NluAnswer:
     confidence: float | None
     replies: tuple[Reply, ...]
     customs: tuple[dict, ...] = ()  # {"emergency": kind} or {"channel_action": name}
+    ranking: tuple[tuple[str, float], ...] = ()  # the top intents with confidences
 
 
 def _parse(messages: list) -> tuple[tuple[Reply, ...], tuple[dict, ...]]:
@@ -60,7 +61,9 @@ class RasaClient:
         if not replies and not customs:
             raise NluUnavailable("empty answer")
         intent = body.get("intent") or {}
-        return NluAnswer(intent.get("name"), intent.get("confidence"), replies, customs)
+        ranking = tuple((str(r.get("name")), float(r.get("confidence") or 0))
+                        for r in body.get("ranking") or [])
+        return NluAnswer(intent.get("name"), intent.get("confidence"), replies, customs, ranking)
 
     async def forget(self, sender: str) -> bool:
         """Replace the conversation's events with none: Rasa keeps nothing of it."""

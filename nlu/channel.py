@@ -63,9 +63,13 @@ class AnTamInputChannel(InputChannel):
             # Exceptions propagate on purpose: Sanic answers 500 and the bot degrades.
             await on_new_message(UserMessage(text, collector, sender, input_channel=self.name()))
             tracker = await request.app.ctx.agent.processor.get_tracker(sender)
-            intent = tracker.latest_message.intent if tracker.latest_message else {}
+            parsed = tracker.latest_message.parse_data if tracker.latest_message else {}
+            intent = parsed.get("intent") or {}
+            ranking = [{"name": i.get("name"), "confidence": i.get("confidence")}
+                       for i in (parsed.get("intent_ranking") or [])[:3]]
             return response.json({
                 "intent": {"name": intent.get("name"), "confidence": intent.get("confidence")},
+                "ranking": ranking,  # lets the bot's safety net see a close second
                 "messages": collector.messages,
             })
 

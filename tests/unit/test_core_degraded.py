@@ -118,3 +118,21 @@ def test_statistics_failure_never_costs_the_answer(tmp_path):
     unwritable = Database(f"sqlite:///{tmp_path}")  # a directory: every write fails
     core = _core(f"http://127.0.0.1:{free_port()}", tmp_path, database=unwritable)
     assert _ask(core, "toi bi danh").crisis
+
+
+def test_a_likely_second_crisis_intent_brings_the_emergency_reply(tmp_path, misbehaving_rasa):
+    body = {"intent": {"name": "report_domestic_violence", "confidence": 0.45},
+            "ranking": [{"name": "report_domestic_violence", "confidence": 0.45},
+                        {"name": "danger_now", "confidence": 0.25}],
+            "messages": [{"text": "Hướng dẫn về bạo lực gia đình"}]}
+    result = _ask(_core(misbehaving_rasa(body=body), tmp_path), "anh ấy vừa về, đang say")
+    assert result.crisis and "113" in result.replies[0].text
+
+
+def test_an_unlikely_second_crisis_intent_does_not(tmp_path, misbehaving_rasa):
+    body = {"intent": {"name": "greet", "confidence": 0.8},
+            "ranking": [{"name": "greet", "confidence": 0.8},
+                        {"name": "danger_now", "confidence": 0.05}],
+            "messages": [{"text": "Xin chào"}]}
+    result = _ask(_core(misbehaving_rasa(body=body), tmp_path), "chào bạn")
+    assert not result.crisis
