@@ -25,7 +25,7 @@ from bot.config import Settings  # noqa: E402
 from bot.rasa_runtime import rasa_env  # noqa: E402
 from common.textnorm import load_lexicon, nlu_form  # noqa: E402
 
-THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7)
 
 
 def _heldout_as_rasa(examples: list[dict], path: Path) -> None:
@@ -81,7 +81,7 @@ def threshold_table(rows: list[dict]) -> list[str]:
         low = [r for r in rows if r["intent_prediction"]["confidence"] < t]
         caught = sum(r["intent"] != r["intent_prediction"]["name"] for r in low)
         lost = len(low) - caught
-        lines.append(f"| {t:.1f} | {len(right) / max(len(answered), 1):.3f} | {len(low)} "
+        lines.append(f"| {t:.2f} | {len(right) / max(len(answered), 1):.3f} | {len(low)} "
                      f"| {caught} | {lost} |")
     return lines
 
@@ -93,7 +93,9 @@ def main() -> None:
     # `rasa test` reports the text after our normaliser rewrote it: key on both.
     forms = {e["text"]: e["form"] for e in examples}
     forms.update({nlu_form(e["text"], lexicon): e["form"] for e in examples})
-    configs = sorted((ROOT / "nlu" / "pipelines").glob("*.yml"))
+    wanted = sys.argv[1:]  # optional: only these pipeline names
+    configs = [c for c in sorted((ROOT / "nlu" / "pipelines").glob("*.yml"))
+               if not wanted or c.stem in wanted]
     with tempfile.TemporaryDirectory(prefix="antam-compare-") as tmp:
         work = Path(tmp)
         heldout = work / "heldout.yml"
