@@ -100,6 +100,10 @@ class ConversationCore:
             log.warning("degraded mode: %s", exc)
             return self._degraded(net)
         kind = crisis_kind(net, answer)
+        if not answer.replies and not answer.customs:
+            # Understood but unanswered (e.g. the action server is down).
+            log.warning("degraded mode: no reply for intent %s", answer.intent)
+            return self._degraded(kind)
         replies = answer.replies
         if kind:
             replies = (self._safety.emergency_reply(kind), *replies)

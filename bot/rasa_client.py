@@ -58,9 +58,9 @@ class RasaClient:
         except (httpx.HTTPError, ValueError) as exc:
             raise NluUnavailable(type(exc).__name__) from exc
         replies, customs = _parse(body.get("messages") or [])
-        if not replies and not customs:
-            raise NluUnavailable("empty answer")
         intent = body.get("intent") or {}
+        if not replies and not customs and not intent.get("name"):
+            raise NluUnavailable("empty answer")
         ranking = tuple((str(r.get("name")), float(r.get("confidence") or 0))
                         for r in body.get("ranking") or [])
         return NluAnswer(intent.get("name"), intent.get("confidence"), replies, customs, ranking)

@@ -1,8 +1,10 @@
 """`antam up`: start the services, wait for their health checks, keep watch.
 
 Each service runs in its own process group with its output in var/log/.
-If one dies, the supervisor names it, shows why (exit status and the end of
-its log) and stops the others instead of hanging. SIGINT/SIGTERM stop all.
+If one dies during start-up, the supervisor names it, shows why (exit status
+and the end of its log) and stops the others instead of hanging. If one dies
+later, it is named and restarted while the bot answers in degraded mode; one
+that keeps dying stops everything. SIGINT/SIGTERM stop all.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,20 +57,25 @@ def _describe_exit(service: Service) -> str:
 
 class Supervisor:
     def __init__(self, services: list[Service], log_dir: Path,
-                 out: Callable[[str], None] = print):
+                 out: Callable[[str], None] = print,
+                 warn: Callable[[str], None] = lambda line: print(line, file=sys.stderr,
+                                                                  flush=True)):
         self.services = services
         self.log_dir = log_dir
         self._out = out
+        self._warn = warn
 
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for service in self.services:
             service.log_path = self.log_dir / f"{service.name}.log"
-            log_file = service.log_path.open("ab")
+            self._spawn(service)
+
+    def _spawn(self, service: Service) -> None:
+        with service.log_path.open("ab") as log_file:
             service.process = subprocess.Popen(
                 service.command, env=service.env, cwd=service.cwd, stdout=log_file,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-            log_file.close()
 
     def check_alive(self) -> None:
         for service in self.services:
@@ -87,10 +95,29 @@ class Supervisor:
                     await asyncio.sleep(0.5)
                 self._out(f"{service.name}: listening on {service.listen}")
 
-    async def watch(self, stop: asyncio.Event) -> None:
-        """Return when ``stop`` is set; raise ServiceFailed if a service dies first."""
+    async def watch(self, stop: asyncio.Event, max_restarts: int = 5,
+                    window_s: float = 600.0) -> None:
+        """Keep the services running until ``stop`` is set.
+
+        A service that dies after start-up is named, with why, and restarted:
+        meanwhile the channels answer in degraded mode instead of going silent.
+        More than ``max_restarts`` deaths of one service within ``window_s``
+        raise ServiceFailed.
+        """
+        deaths: dict[str, list[float]] = {}
         while not stop.is_set():
-            self.check_alive()
+            for service in self.services:
+                if service.process is None or service.process.poll() is None:
+                    continue
+                failure = _describe_exit(service)
+                now = time.monotonic()
+                recent = [t for t in deaths.get(service.name, []) if t > now - window_s]
+                deaths[service.name] = [*recent, now]
+                if len(recent) >= max_restarts:
+                    raise ServiceFailed(f"{failure}\n  it died {len(recent) + 1} times in "
+                                        f"{window_s:.0f} s; giving up")
+                self._warn(f"warning: {failure}\n  restarting it")
+                self._spawn(service)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=0.5)
 

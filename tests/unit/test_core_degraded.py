@@ -136,3 +136,11 @@ def test_an_unlikely_second_crisis_intent_does_not(tmp_path, misbehaving_rasa):
             "messages": [{"text": "Xin chào"}]}
     result = _ask(_core(misbehaving_rasa(body=body), tmp_path), "chào bạn")
     assert not result.crisis
+
+
+def test_crisis_understood_but_unanswered_still_gets_the_emergency_reply(tmp_path,
+                                                                          misbehaving_rasa):
+    # Rasa understood, but the action server was down: no messages came back.
+    body = {"intent": {"name": "danger_now", "confidence": 0.9}, "messages": []}
+    result = _ask(_core(misbehaving_rasa(body=body), tmp_path), "anh ấy vừa về, đang lục tìm em")
+    assert result.crisis and result.degraded and "113" in result.replies[0].text

@@ -67,3 +67,20 @@ def test_stop_kills_a_service_that_ignores_sigterm(tmp_path):
     time.sleep(0.5)
     supervisor.stop(grace=1)
     assert supervisor.services[0].process.returncode == -9
+
+
+def test_a_service_that_dies_later_is_named_restarted_then_given_up(tmp_path):
+    dies_soon = [sys.executable, "-c", "import sys, time; time.sleep(0.3); sys.exit(4)"]
+    warnings: list[str] = []
+    supervisor = Supervisor([Service("actions", dies_soon, "http://127.0.0.1:9/", "-")],
+                            tmp_path / "log", warn=warnings.append)
+    supervisor.start()
+
+    async def watch() -> None:
+        await supervisor.watch(asyncio.Event(), max_restarts=2, window_s=60)
+
+    with pytest.raises(ServiceFailed, match="died 3 times in 60 s; giving up"):
+        asyncio.run(asyncio.wait_for(watch(), timeout=30))
+    assert len(warnings) == 2
+    assert all("service 'actions' stopped unexpectedly (exit status 4)" in w
+               and "restarting" in w for w in warnings)
