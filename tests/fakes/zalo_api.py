@@ -65,6 +65,8 @@ class ZaloStandIn:
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls
+
             def do_POST(self) -> None:  # noqa: N802 (http.server API)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.path == "/v3.0/oa/message/cs":
