@@ -20,12 +20,15 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from bot.pseudonym import pseudonymise
 from bot.rasa_client import NluAnswer, NluUnavailable, RasaClient
 from bot.replies import Reply, TurnResult
 from bot.safety import EMBEDDED_EMERGENCY, SafetyNet
 from bot.storage import Database
+from bot.storage.database import add_turn
+from bot.storage.write_behind import WriteBehind
 from common.content import ContentError, ContentStore, render
 from common.intents import CRISIS_INTENTS
 from common.textnorm import clean
@@ -72,6 +75,7 @@ class ConversationCore:
         self._safety = safety
         self._db = database
         self._key = pseudonym_key
+        self._writes = WriteBehind(database) if database is not None else None
 
     def pseudonym(self, channel: str, user_id: str) -> str:
         return pseudonymise(self._key, channel, user_id)
@@ -86,9 +90,21 @@ class ConversationCore:
                  message.channel, pseudonym[:12], result.intent, result.crisis,
                  result.degraded, latency_ms)
         if "delete_my_data" not in result.actions:
-            # Off the event loop: a slow disk must not hold up other chats.
-            await asyncio.to_thread(self._record, pseudonym, message.channel, result, latency_ms)
+            self._record_later(pseudonym, message.channel, result, latency_ms)
         return result
+
+    def _record_later(self, pseudonym: str, channel: str, result: TurnResult,
+                      latency_ms: int) -> None:
+        """Statistics are written after the reply, batched: no commit on the reply path."""
+        if self._writes is not None:
+            self._writes.add(partial(add_turn, pseudonym=pseudonym, channel=channel,
+                                     intent=result.intent, crisis=result.crisis,
+                                     degraded=result.degraded, latency_ms=latency_ms))
+
+    async def drain(self) -> None:
+        """Commit statistics still queued (before a wipe, and before shutting down)."""
+        if self._writes is not None:
+            await self._writes.flush()
 
     async def _answer(self, text: str, pseudonym: str) -> TurnResult:
         if not text:
@@ -122,6 +138,7 @@ class ConversationCore:
         if WIPING_ACTIONS & set(actions):
             await self._nlu.forget(pseudonym)
         if "delete_my_data" in actions and self._db is not None:
+            await self.drain()  # no statistics row may be written after the wipe
             await asyncio.to_thread(self._db.forget, pseudonym)
 
     def render(self, key: str) -> Reply:
@@ -131,12 +148,3 @@ class ConversationCore:
         except (ContentError, KeyError):
             log.error("message %r unavailable: using the embedded emergency reply", key)
             return EMBEDDED_EMERGENCY
-
-    def _record(self, pseudonym: str, channel: str, result: TurnResult, latency_ms: int) -> None:
-        if self._db is None:
-            return
-        try:
-            self._db.record_turn(pseudonym, channel, result.intent, result.crisis,
-                                 result.degraded, latency_ms)
-        except Exception:  # statistics must never cost a user their answer
-            log.exception("could not record turn statistics")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from bot.replies import Reply
 from common.content import ContentError, ContentStore, render
@@ -29,8 +30,13 @@ EMBEDDED_EMERGENCY = Reply(
 EMERGENCY_MESSAGES = {"danger_now": "crisis_danger", "self_harm": "crisis_self_harm"}
 
 
-def _matches(folded: str, phrase: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", folded) is not None
+@lru_cache(maxsize=64)
+def _whole_words(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One compiled pattern for a phrase list (cached: the lists change only on an edit)."""
+    if not phrases:
+        return None
+    alternation = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)")
 
 
 class SafetyNet:
@@ -54,10 +60,12 @@ class SafetyNet:
         """
         triggers, harmless = self._phrases()
         folded = fold(text, self._lexicon)
-        for phrase in harmless:
-            folded = re.sub(rf"(?<!\w){re.escape(phrase)}(?!\w)", " ", folded)
+        harmless_pattern = _whole_words(tuple(harmless))
+        if harmless_pattern is not None:
+            folded = harmless_pattern.sub(" ", folded)
         for kind in sorted(triggers, key=lambda k: k != "self_harm"):
-            if any(_matches(folded, phrase) for phrase in triggers[kind]):
+            pattern = _whole_words(tuple(triggers[kind]))
+            if pattern is not None and pattern.search(folded):
                 return kind
         return None
 

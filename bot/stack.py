@@ -23,14 +23,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def private_stack(timeout: float = 300) -> Iterator[tuple[dict[str, str], float]]:
-    """Yield (environment for `antam` commands, seconds until ready)."""
+def private_stack(timeout: float = 300, extra_env: dict[str, str] | None = None,
+                  ) -> Iterator[tuple[dict[str, str], float]]:
+    """Yield (environment for `antam` commands, seconds until ready).
+
+    ``extra_env`` reaches `antam up` too, e.g. a Telegram token and stand-in URL.
+    """
     with tempfile.TemporaryDirectory(prefix="antam-") as var_dir:
         env = dict(os.environ, ANTAM_VAR_DIR=var_dir, ANTAM_RASA_PORT=str(free_port()),
                    ANTAM_ACTIONS_PORT=str(free_port()), ANTAM_LOG_LEVEL="WARNING")
         for secret in ("ANTAM_RASA_TOKEN", "ANTAM_CHANNEL_SECRET", "ANTAM_PSEUDONYM_KEY",
                        "DATABASE_URL"):
             env.pop(secret, None)
+        env.update(extra_env or {})
         started = time.monotonic()
         up = subprocess.Popen([ANTAM, "up", "--startup-timeout", str(timeout)], env=env,
                               stdout=subprocess.PIPE, text=True)

@@ -50,6 +50,7 @@ class ConsoleChannel(Channel):
             else:
                 last_buttons = self._show(result)
                 self._write(PROMPT, end="")
+        await self.core.drain()
 
     async def _lines(self) -> AsyncIterator[bytes]:
         """stdin lines, read by a daemon thread so Ctrl-C never waits for Enter."""

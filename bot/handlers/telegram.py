@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DELETE_BATCH = 100  # deleteMessages takes 1–100 ids
+EXIT_LOG_FLUSH_S = 1.0  # ids wait in memory at most this long (a quick exit reads them too)
 COMMANDS = (
     ("start", "Bắt đầu và xem các lựa chọn"),
     ("menu", "Xem các lựa chọn"),
@@ -128,6 +129,7 @@ class TelegramChannel(Channel):
         async with self.application:
             await self._register_commands()
             await self.application.start()
+            flusher = asyncio.create_task(self._flush_exit_log())
             try:
                 if self.settings.webhook_url:
                     await serve_webhook(self.application, self.settings)
@@ -136,9 +138,22 @@ class TelegramChannel(Channel):
                         timeout=self.settings.poll_timeout, drop_pending_updates=False)
                     await asyncio.Event().wait()
             finally:
+                flusher.cancel()
                 if self.application.updater.running:
                     await self.application.updater.stop()
                 await self.application.stop()
+                await asyncio.to_thread(self._exits.flush)
+                await self.core.drain()
+
+    async def _flush_exit_log(self) -> None:
+        """Commit remembered message ids about once a second, off the reply path."""
+        while True:
+            await asyncio.sleep(EXIT_LOG_FLUSH_S)
+            if self._exits.has_pending:
+                try:
+                    await asyncio.to_thread(self._exits.flush)
+                except Exception:  # the next flush retries; a reply never waits on it
+                    log.exception("could not write quick-exit message ids")
 
     # --- handlers ---------------------------------------------------------------
 
@@ -171,7 +186,7 @@ class TelegramChannel(Channel):
         if message is None:
             return
         pseudonym = self._pseudonym(update)
-        await asyncio.to_thread(self._exits.remember, pseudonym, [message.message_id])
+        self._exits.remember(pseudonym, [message.message_id])
         await self._send(message.chat_id, self.core.render("non_text"), remember_for=pseudonym)
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -205,12 +220,11 @@ class TelegramChannel(Channel):
         chat_id, user_id = update.effective_chat.id, str(update.effective_user.id)
         pseudonym = self._pseudonym(update)
         async with self._chat_locks.setdefault(chat_id, asyncio.Lock()):
-            incoming = [update.effective_message.message_id] if (
-                record_incoming and update.effective_message is not None) else []
-            # Remember the user's message id while the core answers, not before.
-            _, result = await asyncio.gather(
-                asyncio.to_thread(self._exits.remember, pseudonym, incoming),
-                self.core.handle(IncomingMessage(self.name, user_id, text)))
+            if record_incoming and update.effective_message is not None:
+                self._exits.remember(pseudonym, [update.effective_message.message_id])
+            result = await self.core.handle(IncomingMessage(self.name, user_id, text))
+            if "delete_my_data" in result.actions:
+                await asyncio.to_thread(self._exits.forget, pseudonym)
             if "quick_exit" in result.actions:
                 await self._quick_exit(chat_id, pseudonym, result)
                 return
@@ -239,4 +253,4 @@ class TelegramChannel(Channel):
                  for b in reply.buttons])
         sent = await self.application.bot.send_message(chat_id, reply.text, reply_markup=markup)
         if remember_for is not None:
-            await asyncio.to_thread(self._exits.remember, remember_for, [sent.message_id])
+            self._exits.remember(remember_for, [sent.message_id])

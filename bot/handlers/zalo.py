@@ -110,6 +110,7 @@ class ZaloChannel(Channel):
         finally:
             server.stop()
             await self.client.close()
+            await self.core.drain()
 
     # --- verification -----------------------------------------------------------
 

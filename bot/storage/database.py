@@ -58,16 +58,8 @@ class Database:
         latency_ms: int,
         today: dt.date | None = None,
     ) -> None:
-        day = today or dt.date.today()
         with self.session() as session, session.begin():
-            participant = session.get(Participant, pseudonym)
-            if participant is None:
-                session.add(Participant(pseudonym=pseudonym, channel=channel,
-                                        first_seen=day, last_seen=day))
-            else:
-                participant.last_seen = day
-            session.add(TurnStat(day=day, channel=channel, intent=intent, crisis=crisis,
-                                 degraded=degraded, latency_ms=latency_ms))
+            add_turn(session, pseudonym, channel, intent, crisis, degraded, latency_ms, today)
 
     def forget(self, pseudonym: str) -> None:
         """Delete everything linked to a pseudonym (turn statistics never are)."""
@@ -78,3 +70,25 @@ class Database:
     def count_participants(self) -> int:
         with self.session() as session:
             return session.scalar(select(func.count()).select_from(Participant)) or 0
+
+
+def add_turn(
+    session: Session,
+    pseudonym: str,
+    channel: str,
+    intent: str | None,
+    crisis: bool,
+    degraded: bool,
+    latency_ms: int,
+    today: dt.date | None = None,
+) -> None:
+    """Count a turn and note the participant's day, inside the caller's transaction."""
+    day = today or dt.date.today()
+    participant = session.get(Participant, pseudonym)
+    if participant is None:
+        session.add(Participant(pseudonym=pseudonym, channel=channel,
+                                first_seen=day, last_seen=day))
+    else:
+        participant.last_seen = day
+    session.add(TurnStat(day=day, channel=channel, intent=intent, crisis=crisis,
+                         degraded=degraded, latency_ms=latency_ms))

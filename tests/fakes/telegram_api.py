@@ -270,8 +270,12 @@ class TelegramStandIn:
     test thread queues updates and reads state.
     """
 
-    def __init__(self, token: str = DEFAULT_TOKEN, *, language_code: str | None = "vi"):
+    def __init__(self, token: str = DEFAULT_TOKEN, *, language_code: str | None = "vi",
+                 on_sent: Callable[[int | str], None] | None = None):
         self.token = token
+        # Called (on a server thread) with the chat id each time the bot sends a message;
+        # benchmarks use it to time replies without polling.
+        self.on_sent = on_sent
         self.language_code = language_code
         self._cond = threading.Condition(threading.RLock())
         self._server: _Server | None = None
@@ -660,6 +664,8 @@ class TelegramStandIn:
         chat.messages[message["message_id"]] = message
         chat.outgoing.add(message["message_id"])
         self._sent.append(self._sent_record(method, chat, params, message))
+        if self.on_sent is not None:
+            self.on_sent(chat.info["id"])
         return copy.deepcopy(message)
 
     @staticmethod

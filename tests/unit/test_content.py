@@ -1,6 +1,7 @@
 import datetime as dt
 import os
 import shutil
+import time
 
 import pytest
 import yaml
@@ -135,7 +136,7 @@ def test_old_review_date_is_a_warning_not_an_error(content_dir):
 
 
 def test_store_applies_an_edit_without_restart(content_dir):
-    store = ContentStore(content_dir)
+    store = ContentStore(content_dir, check_interval=0)
     assert "1900 969 680" in render(store.get(), "hotlines").text
     _edit(content_dir / "contacts.yml",
           lambda d: _contact(d, "women_support").update(hours="8:00–20:00"))
@@ -143,8 +144,18 @@ def test_store_applies_an_edit_without_restart(content_dir):
 
 
 def test_store_keeps_last_good_content_after_a_broken_edit(content_dir):
-    store = ContentStore(content_dir)
+    store = ContentStore(content_dir, check_interval=0)
     good = store.get()
     (content_dir / "messages.yml").write_text("messages: [unclosed", encoding="utf-8")
     assert store.get() is good
     assert "messages.yml" in str(store.last_error)
+
+
+def test_store_looks_at_files_at_most_once_per_interval(content_dir):
+    store = ContentStore(content_dir, check_interval=0.3)
+    assert "1900 969 680" in render(store.get(), "hotlines").text
+    _edit(content_dir / "contacts.yml",
+          lambda d: _contact(d, "women_support").update(hours="8:00–20:00"))
+    assert "8:00–20:00" not in render(store.get(), "hotlines").text
+    time.sleep(0.35)
+    assert "8:00–20:00" in render(store.get(), "hotlines").text

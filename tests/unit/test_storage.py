@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
+from functools import partial
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, func, inspect, select, text
 
-from bot.storage import Database
+from bot.storage import Database, ExitLog, ExitMessage, TurnStat
+from bot.storage.database import add_turn
+from bot.storage.write_behind import WriteBehind
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -51,3 +55,46 @@ def test_a_returning_participant_is_counted_once(database):
             "select last_seen from participants where pseudonym = 'p1_a'")).scalar_one()
     assert [r[0] for r in rows] == ["greet", "ask_hotline", "danger_now"]
     assert str(last_seen) == "2026-11-02"
+
+
+def test_quick_exit_gets_ids_still_waiting_in_memory(database):
+    database.migrate()
+    exits = ExitLog(database)
+    exits.remember("p1_a", [5, 6])
+    exits.flush()
+    exits.remember("p1_a", [7])  # not flushed yet: a quick exit must still delete it
+    exits.remember("p1_b", [9])
+    assert exits.take_all("p1_a") == [5, 6, 7]
+    assert exits.take_all("p1_a") == []
+    assert exits.take_all("p1_b") == [9]
+
+
+def test_a_wipe_drops_pending_ids_so_a_later_flush_cannot_restore_them(database):
+    database.migrate()
+    exits = ExitLog(database)
+    exits.remember("p1_a", [5])
+    exits.flush()
+    exits.remember("p1_a", [6])
+    exits.forget("p1_a")
+    exits.flush()
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(ExitMessage)) == 0
+
+
+def test_statistics_are_batched_and_committed_by_flush(database):
+    database.migrate()
+
+    async def two_turns_then_flush() -> int:
+        writes = WriteBehind(database, delay=60)
+        for day in (1, 2):
+            writes.add(partial(add_turn, pseudonym="p1_a", channel="telegram", intent="greet",
+                               crisis=False, degraded=False, latency_ms=5,
+                               today=dt.date(2026, 11, day)))
+        before = database.count_participants()  # nothing written on the reply path
+        await writes.flush()
+        return before
+
+    assert asyncio.run(two_turns_then_flush()) == 0
+    assert database.count_participants() == 1
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(TurnStat)) == 2
