@@ -1,0 +1,1 @@
+"""Escalation to human counselors: cases only counselors can read."""

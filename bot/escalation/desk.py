@@ -1,0 +1,226 @@
+"""The user's side of asking for a counselor, inside the chat.
+
+Intake: what to share (the conversation so far, a note, or nothing), how to be
+reached (this chat, or a call-back number and a safe time window), a summary
+to confirm, and cancel at every step. Then the queue, and once a counselor
+holds the case, a live relay. Intake answers live in memory only (30 minutes)
+and go nowhere but into the case sealed to the counselors; they never reach
+Rasa or the logs.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bot.escalation.hub import EscalationHub
+from bot.escalation.policy import RISK_RANK
+from bot.escalation.service import NoCounselors
+from bot.replies import Reply
+
+PREFIX = "/counselor_"
+INTAKE_TTL_S = 30 * 60
+RISK_MEMORY_S = 2 * 3600
+ACK_EVERY_S = 60
+MAX_NOTE = 2000
+_PHONE = re.compile(r"^(?:\+?84|0)(\d{9})$")
+CRISIS_RISK = {"danger_now": "danger", "self_harm": "self_harm"}
+# Intents after which a request deserves more than standard priority.
+HIGH_RISK_INTENTS = frozenset({"report_domestic_violence", "report_sexual_violence",
+                               "report_workplace_harassment", "report_online_abuse",
+                               "feeling_distress"})
+WINDOWS = ("morning", "afternoon", "evening", "any")
+
+Transcript = Callable[[str], Awaitable[list[dict]]]
+
+
+@dataclass
+class Intake:
+    risk: str
+    step: str = "share"  # share → (note) → contact → (phone → window) → confirm
+    share: str | None = None
+    note: str | None = None
+    method: str | None = None
+    phone: str | None = None
+    window: str | None = None
+    started: float = field(default_factory=time.monotonic)
+
+
+def subject_of(pseudonym: str) -> str:
+    return f"user:{pseudonym}"
+
+
+def normalise_phone(text: str) -> str | None:
+    digits = re.sub(r"[\s.\-()]", "", text)
+    match = _PHONE.match(digits)
+    return f"0{match.group(1)}" if match else None
+
+
+class CounselorDesk:
+    def __init__(self, hub: EscalationHub, transcript: Transcript):
+        self.hub = hub
+        self._transcript = transcript
+        self._intakes: dict[str, Intake] = {}
+        self._risk: dict[str, tuple[str, float]] = {}
+        self._acked: dict[str, float] = {}
+
+    # ----------------------------------------------------------------- what the core calls
+
+    def note_turn(self, pseudonym: str, intent: str | None, crisis: str | None) -> None:
+        """Remember the highest risk seen lately, so a request made later is ranked right."""
+        risk = CRISIS_RISK.get(crisis or "") or ("high" if intent in HIGH_RISK_INTENTS else None)
+        if risk and _rank(risk) <= _rank(self._recent_risk(pseudonym)):
+            self._risk[pseudonym] = (risk, time.monotonic())
+
+    async def start(self, pseudonym: str) -> tuple[Reply, ...]:
+        """The user asked for a person: begin the intake, unless a case is already open."""
+        case = await self.hub.run(self.hub.service.active_case, subject_of(pseudonym))
+        if case is not None:
+            return (self.hub.message("escalate_already_open", code=case.code),)
+        self._intakes[pseudonym] = Intake(risk=self._recent_risk(pseudonym))
+        return (self.hub.message("escalate_intro"),)
+
+    async def handle(self, pseudonym: str, address: str, text: str) -> tuple[Reply, ...] | None:
+        """Replies if the desk owns this message (intake step, relay), else None."""
+        self._expire()
+        if text.startswith(PREFIX):
+            return await self._on_button(pseudonym, address, text[len(PREFIX):])
+        intake = self._intakes.get(pseudonym)
+        if intake is not None and intake.step in ("note", "phone"):
+            return self._on_typed(intake, text)
+        if await self.hub.relay_from_user(subject_of(pseudonym), text):
+            return self._ack(pseudonym)
+        return None
+
+    async def leave(self, pseudonym: str) -> None:
+        """Quick exit: nothing of this may reappear in the chat, so the relay ends too."""
+        self._intakes.pop(pseudonym, None)
+        await self.hub.user_end(subject_of(pseudonym))
+
+    async def forget(self, pseudonym: str) -> None:
+        """/xoa: crypto-shred the user's escalation data."""
+        self._intakes.pop(pseudonym, None)
+        self._risk.pop(pseudonym, None)
+        self._acked.pop(pseudonym, None)
+        await self.hub.shred(subject_of(pseudonym))
+
+    # ----------------------------------------------------------------- buttons
+
+    async def _on_button(self, pseudonym: str, address: str, choice: str) -> tuple[Reply, ...]:
+        if choice == "start":
+            return await self.start(pseudonym)
+        if choice in ("cancel", "end"):
+            return await self._cancel(pseudonym, ended=choice == "end")
+        intake = self._intakes.get(pseudonym)
+        if intake is None:  # an old button after a restart or a finished intake
+            return await self.start(pseudonym)
+        if choice.startswith("share_"):
+            return self._on_share(intake, choice.removeprefix("share_"))
+        if choice.startswith("contact_"):
+            return self._on_contact(intake, choice.removeprefix("contact_"))
+        if choice.startswith("window_") and intake.step == "window":
+            return self._on_window(intake, choice.removeprefix("window_"))
+        if choice == "confirm" and intake.step == "confirm":
+            return await self._confirm(pseudonym, address, intake)
+        return (self._prompt_for(intake),)
+
+    def _on_share(self, intake: Intake, what: str) -> tuple[Reply, ...]:
+        if what not in ("transcript", "note", "nothing"):
+            return (self._prompt_for(intake),)
+        intake.share, intake.note = what, None
+        intake.step = "note" if what == "note" else "contact"
+        return (self._prompt_for(intake),)
+
+    def _on_contact(self, intake: Intake, method: str) -> tuple[Reply, ...]:
+        if method not in ("chat", "call") or intake.share is None:
+            return (self._prompt_for(intake),)
+        intake.method = method
+        intake.phone = intake.window = None
+        intake.step = "phone" if method == "call" else "confirm"
+        return (self._prompt_for(intake),)
+
+    def _on_window(self, intake: Intake, window: str) -> tuple[Reply, ...]:
+        if window in WINDOWS:
+            intake.window, intake.step = window, "confirm"
+        return (self._prompt_for(intake),)
+
+    def _on_typed(self, intake: Intake, text: str) -> tuple[Reply, ...]:
+        if intake.step == "note":
+            intake.note, intake.step = text[:MAX_NOTE], "contact"
+            return (self._prompt_for(intake),)
+        phone = normalise_phone(text)
+        if phone is None:
+            return (self.hub.message("escalate_phone_invalid"),)
+        intake.phone, intake.step = phone, "window"
+        return (self._prompt_for(intake),)
+
+    def _prompt_for(self, intake: Intake) -> Reply:
+        if intake.step == "confirm":
+            return self.hub.message("escalate_confirm", summary=self._summary(intake))
+        key = {"share": "escalate_intro", "note": "escalate_note_prompt",
+               "contact": "escalate_contact", "phone": "escalate_phone_prompt",
+               "window": "escalate_window"}[intake.step]
+        return self.hub.message(key)
+
+    def _summary(self, intake: Intake) -> str:
+        lines = [self.hub.message(f"escalate_sum_share_{intake.share}").text]
+        if intake.method == "call":
+            lines.append(self.hub.message("escalate_sum_call", phone_end=intake.phone[-3:],
+                                          window=self._window_label(intake.window)).text)
+        else:
+            lines.append(self.hub.message("escalate_sum_chat").text)
+        return "\n".join(lines)
+
+    def _window_label(self, window: str | None) -> str:
+        payload = f"{PREFIX}window_{window}"
+        titles = {b.payload: b.title for b in self.hub.message("escalate_window").buttons}
+        return titles.get(payload, window or "")
+
+    # ----------------------------------------------------------------- sending the request
+
+    async def _confirm(self, pseudonym: str, address: str, intake: Intake) -> tuple[Reply, ...]:
+        body = {"share": intake.share, "note": intake.note, "risk": intake.risk,
+                "channel": address.partition(":")[0],
+                "transcript": await self._transcript(pseudonym)
+                if intake.share == "transcript" else [],
+                "contact": {"method": "callback" if intake.method == "call" else "chat",
+                            "phone": intake.phone,
+                            "window": self._window_label(intake.window) if intake.window
+                            else None}}
+        del self._intakes[pseudonym]
+        try:
+            ticket = await self.hub.open_case(subject_of(pseudonym), address, intake.risk, body)
+        except NoCounselors:
+            return (self.hub.message("escalate_no_counselors"),)
+        return (self.hub.message("escalate_queued", code=ticket.code, position=ticket.position,
+                                 wait=max(ticket.expected_wait_min, 1)),)
+
+    async def _cancel(self, pseudonym: str, ended: bool) -> tuple[Reply, ...]:
+        self._intakes.pop(pseudonym, None)
+        codes = await self.hub.user_end(subject_of(pseudonym))
+        return (self.hub.message("escalate_ended" if ended and codes else "escalate_cancelled"),)
+
+    # ----------------------------------------------------------------- helpers
+
+    def _ack(self, pseudonym: str) -> tuple[Reply, ...]:
+        """A short receipt now and then; one per message would drown the conversation."""
+        now = time.monotonic()
+        if now - self._acked.get(pseudonym, float("-inf")) < ACK_EVERY_S:
+            return ()
+        self._acked[pseudonym] = now
+        return (self.hub.message("escalate_relayed"),)
+
+    def _recent_risk(self, pseudonym: str) -> str:
+        risk, at = self._risk.get(pseudonym, ("standard", 0.0))
+        return risk if time.monotonic() - at < RISK_MEMORY_S else "standard"
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for pseudonym in [p for p, i in self._intakes.items() if now - i.started > INTAKE_TTL_S]:
+            del self._intakes[pseudonym]
+
+
+def _rank(risk: str) -> int:
+    return RISK_RANK[risk]

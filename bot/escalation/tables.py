@@ -1,0 +1,134 @@
+"""Escalation tables. Case content is stored only sealed to counselors' keys.
+
+What the server itself must read back (where to send a counselor's reply,
+where to notify a counselor) is envelope-encrypted under a per-subject data
+key; deleting that key (``subject_keys``) crypto-shreds the subject's data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.storage.models import Base
+
+
+class Staff(Base):
+    """A counselor, supervisor or admin, known by a random id and a display name."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(16))  # counselor | supervisor | admin
+    status: Mapped[str] = mapped_column(String(16))  # invited | active | removed
+    enrolment_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrolment_expires: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Telegram chat for notifications, envelope-encrypted under subject "staff:<id>".
+    notify_ref: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class StaffKey(Base):
+    """A public identity a counselor made on their own device; used once an admin signed it."""
+
+    __tablename__ = "staff_keys"
+
+    key_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
+    x25519: Mapped[bytes] = mapped_column(LargeBinary)
+    ed25519: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16))  # pending | active | retired | removed
+    approval: Mapped[str | None] = mapped_column(String(200))  # admin's Ed25519 signature
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    risk: Mapped[str] = mapped_column(String(16))
+    risk_rank: Mapped[int] = mapped_column(Integer, index=True)  # 0 = most urgent
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    # Pseudonymous subject ("user:<pseudonym>"); NULL once the user wiped their data.
+    subject: Mapped[str | None] = mapped_column(String(100), index=True)
+    routing: Mapped[bytes | None] = mapped_column(LargeBinary)  # envelope-encrypted
+    recipients: Mapped[str] = mapped_column(Text)  # key ids, newline-separated, sorted
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    claimed_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    referred_to: Mapped[str | None] = mapped_column(String(64))
+    notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    notify_count: Mapped[int] = mapped_column(Integer, default=0)
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    next_item: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CaseItem(Base):
+    """The case itself (item 0) and each relayed message, sealed to the case's counselors."""
+
+    __tablename__ = "case_items"
+    __table_args__ = (UniqueConstraint("case_id", "item"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    item: Mapped[int] = mapped_column(Integer)
+    direction: Mapped[str] = mapped_column(String(16))  # case | user | counselor
+    sealed: Mapped[str] = mapped_column(Text)  # JSON from crypto.seal
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class SubjectKey(Base):
+    """A data key per subject, wrapped by a key-encryption key from the environment."""
+
+    __tablename__ = "subject_keys"
+
+    subject: Mapped[str] = mapped_column(String(100), primary_key=True)
+    wrapped: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class StaffSession(Base):
+    __tablename__ = "staff_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # A staff id, or "admin:<key id>" for an admin key configured in the environment.
+    staff_id: Mapped[str] = mapped_column(String(60), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    key_id: Mapped[str] = mapped_column(String(40))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class LoginChallenge(Base):
+    __tablename__ = "login_challenges"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(40))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class AuditEvent(Base):
+    """Who did what to which case: never content."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(40))  # staff id, or "system" / "user"
+    action: Mapped[str] = mapped_column(String(32))
+    case_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    detail: Mapped[str | None] = mapped_column(String(64))  # e.g. an outcome name
