@@ -439,3 +439,8 @@ def open_sealed(sealed: dict, identity: PrivateIdentity, context: SealContext) -
         return AESGCM(data_key).decrypt(nonce, ciphertext, aad)
     except (InvalidTag, ValueError) as exc:
         raise TamperError("sealed item failed authentication") from exc
+
+
+def login_message(nonce: str, key_id: str) -> bytes:
+    """What a client signs to log in: bound to purpose, nonce and key."""
+    return f"antam-login-v1\0{nonce}\0{key_id}".encode()

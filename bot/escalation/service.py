@@ -18,12 +18,13 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.escalation import crypto
-from bot.escalation.crypto import PublicIdentity, SealContext
+from bot.escalation.crypto import PublicIdentity, SealContext, login_message
 from bot.escalation.envelope import Keyring, new_dek, open_field, seal_field
 from bot.escalation.policy import OUTCOMES, READER_ROLES, RISK_RANK, ROLES, EscalationPolicy
 from bot.escalation.tables import (
@@ -193,7 +194,8 @@ class CaseService:
         session.add(AuditEvent(at=self._clock(), actor=actor, action=action, case_code=code,
                                detail=detail))
 
-    def audit_log(self, limit: int = 200) -> list[dict]:
+    def audit_log(self, actor: Principal, limit: int = 200) -> list[dict]:
+        _require_role(actor, "admin")
         with self._db.session() as session:
             rows = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())
                                    .limit(limit))
@@ -208,7 +210,9 @@ class CaseService:
         name = _clean_name(display_name)
         if role not in ROLES:
             raise EscalationError(f"role must be one of {', '.join(ROLES)}")
-        staff_id, code = f"s{secrets.token_hex(6)}", secrets.token_urlsafe(12)
+        # No "-" in the code: a command line would read it as an option.
+        staff_id = f"s{secrets.token_hex(6)}"
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(16))
         with self._db.session() as session, session.begin():
             session.add(Staff(id=staff_id, display_name=name, role=role, status="invited",
                               enrolment_hash=_digest(code), created_at=self._clock(),
@@ -231,6 +235,7 @@ class CaseService:
 
     def add_key(self, principal: Principal, identity: PublicIdentity) -> str:
         """Key rotation: a new identity for the same person, pending until approved."""
+        _require_staff(principal)
         with self._db.session() as session, session.begin():
             self._add_key(session, principal.staff_id, identity)
             self._audit(session, principal.staff_id, "key_added", detail=identity.key_id)
@@ -295,6 +300,7 @@ class CaseService:
 
     def set_notify_chat(self, principal: Principal, address: str | None) -> None:
         """Where to notify this counselor ("telegram:<chat id>"), stored encrypted."""
+        _require_staff(principal)
         with self._db.session() as session, session.begin():
             staff = session.get(Staff, principal.staff_id)
             staff.notify_ref = None if not address else self._seal_ref(
@@ -323,12 +329,18 @@ class CaseService:
         approved = []
         for key, staff in rows:
             identity = PublicIdentity(key.x25519, key.ed25519)
-            if key.approval and crypto.approval_valid(self._admin_keys, identity, staff.id,
-                                                      staff.role, key.approval):
+            if key.approval and self._approval_ok(identity, staff.id, staff.role, key.approval):
                 approved.append(identity)
             else:
                 log.error("key %s has no valid admin approval: not used", key.key_id)
         return approved
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one service per process; the cache is bounded
+    def _approval_ok(self, identity: PublicIdentity, staff_id: str, role: str,
+                     signature: str) -> bool:
+        """Whether an admin signed exactly this key, person and role. Cached on all of them,
+        so any change in the database is verified afresh."""
+        return crypto.approval_valid(self._admin_keys, identity, staff_id, role, signature)
 
     # ----------------------------------------------------------------- sessions
 
@@ -633,6 +645,16 @@ class CaseService:
                 Case.status == "closed").group_by(Case.outcome)).all()
         return {outcome: count for outcome, count in rows}
 
+    def indicators(self) -> dict[str, dict[str, int]]:
+        """Requests by risk and status, and outcomes: counts only, for programme managers."""
+        with self._db.session() as session:
+            by_risk = dict(session.execute(select(Case.risk, func.count())
+                                           .group_by(Case.risk)).all())
+            by_status = dict(session.execute(select(Case.status, func.count())
+                                             .group_by(Case.status)).all())
+        return {"requests_by_risk": by_risk, "requests_by_status": by_status,
+                "outcomes": self.outcome_counts()}
+
     # ----------------------------------------------------------------- helpers
 
     def _case(self, session: Session, code: str) -> Case:
@@ -654,11 +676,6 @@ class CaseService:
         return self._open_ref(session, case.subject, f"routing:{case.id}", case.routing)
 
 
-def login_message(nonce: str, key_id: str) -> bytes:
-    """What a client signs to log in: bound to purpose, nonce and key."""
-    return f"antam-login-v1\0{nonce}\0{key_id}".encode()
-
-
 def _key_doc(key: StaffKey, staff: Staff) -> dict:
     identity = PublicIdentity(key.x25519, key.ed25519)
     return {**identity.as_json(), "fingerprint": identity.fingerprint(), "status": key.status,
@@ -669,6 +686,12 @@ def _key_doc(key: StaffKey, staff: Staff) -> dict:
 def _require_role(principal: Principal, role: str) -> None:
     if principal.role != role:
         raise Forbidden(f"this needs the {role} role")
+
+
+def _require_staff(principal: Principal) -> None:
+    """Admins from ANTAM_ADMIN_KEYS have no staff record: no keys or chats to manage."""
+    if principal.staff_id.startswith("admin:"):
+        raise Forbidden("an admin key from the environment has no staff record")
 
 
 def _require_reader(principal: Principal) -> None:

@@ -323,3 +323,19 @@ def test_key_rotation_rewraps_subject_keys(desk):
     desk.service._keyring = Keyring.from_spec(newest)  # then the old key is dropped
     # The user's address is still readable, under the new key only.
     assert desk.service.claim(lan, ticket.code)[1] == "telegram:5550001234567"
+
+
+def test_indicators_count_requests_and_outcomes_and_hide_small_cells(desk):
+    from bot.cli import suppress_small
+
+    _, lan = desk.counselor("Chị Lan")
+    for risk in ("danger", "standard", "standard"):
+        ticket = desk.open(risk)
+        desk.service.claim(lan, ticket.code)
+        desk.service.close(lan, ticket.code, "information_given")
+    desk.open("self_harm")
+    figures = desk.service.indicators()
+    assert figures["requests_by_risk"] == {"danger": 1, "standard": 2, "self_harm": 1}
+    assert figures["requests_by_status"] == {"closed": 3, "queued": 1}
+    assert figures["outcomes"] == {"information_given": 3}
+    assert suppress_small({"a": 3, "b": 12}) == {"a": "<10", "b": 12}
