@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+
 from bot.config import Settings
 from bot.core import ConversationCore
+from bot.escalation.desk import CounselorDesk
+from bot.escalation.envelope import Keyring
+from bot.escalation.hub import EscalationHub
+from bot.escalation.outbox import Outbox
+from bot.escalation.policy import EscalationPolicy, admin_keys_from_env, data_keyring
+from bot.escalation.service import CaseService
 from bot.handlers.telegram import TelegramChannel, TelegramSettings
 from bot.handlers.zalo import ZaloChannel, ZaloSettings
 from bot.rasa_client import RasaClient
-from bot.safety import SafetyNet
+from bot.replies import Reply
+from bot.safety import EMBEDDED_EMERGENCY, SafetyNet
 from bot.storage import Database, ExitLog
-from common.content import ContentStore
+from common.content import ContentError, ContentStore, render
 from common.textnorm import load_lexicon
+
+log = logging.getLogger(__name__)
 
 
 def lexicon_path(settings: Settings):
@@ -23,27 +34,48 @@ def build_database(settings: Settings) -> Database:
     return database
 
 
-def build_core(settings: Settings, database: Database | None = None) -> ConversationCore:
+def build_escalation(settings: Settings, database: Database,
+                     keyring: Keyring | None = None) -> EscalationHub:
+    """Cases sealed to approved counselors; one hub per process, shared by every channel."""
+    content = ContentStore(settings.content_dir)
+
+    def message(key: str) -> Reply:
+        try:
+            return render(content.get(), key)
+        except (ContentError, KeyError):
+            log.error("message %r unavailable: using the embedded emergency reply", key)
+            return EMBEDDED_EMERGENCY
+
+    service = CaseService(database, keyring or data_keyring(settings.var_dir),
+                          admin_keys_from_env(), EscalationPolicy.from_env())
+    return EscalationHub(service, Outbox(), message)
+
+
+def build_core(settings: Settings, database: Database | None = None,
+               hub: EscalationHub | None = None) -> ConversationCore:
     content = ContentStore(settings.content_dir)
     safety = SafetyNet(content, load_lexicon(lexicon_path(settings)))
     database = database or build_database(settings)
     nlu = RasaClient(settings.rasa_url, settings.channel_secret, settings.rasa_timeout,
                      api_token=settings.rasa_token)
-    return ConversationCore(nlu, content, safety, database, settings.pseudonym_key)
+    desk = CounselorDesk(hub, nlu.transcript) if hub is not None else None
+    return ConversationCore(nlu, content, safety, database, settings.pseudonym_key, desk)
 
 
-def build_telegram(settings: Settings) -> TelegramChannel | None:
+def build_telegram(settings: Settings, database: Database | None = None,
+                   hub: EscalationHub | None = None) -> TelegramChannel | None:
     """The Telegram channel if TELEGRAM_BOT_TOKEN is set, else None."""
     telegram = TelegramSettings.from_env()
     if telegram is None:
         return None
-    database = build_database(settings)
-    return TelegramChannel(build_core(settings, database), telegram, ExitLog(database))
+    database = database or build_database(settings)
+    return TelegramChannel(build_core(settings, database, hub), telegram, ExitLog(database))
 
 
-def build_zalo(settings: Settings) -> ZaloChannel | None:
+def build_zalo(settings: Settings, database: Database | None = None,
+               hub: EscalationHub | None = None) -> ZaloChannel | None:
     """The Zalo channel if it is fully configured (ZALO_* variables), else None."""
     zalo = ZaloSettings.from_env()
     if zalo is None:
         return None
-    return ZaloChannel(build_core(settings), zalo, settings.var_dir)
+    return ZaloChannel(build_core(settings, database, hub), zalo, settings.var_dir)

@@ -15,12 +15,15 @@ import uuid
 from pathlib import Path
 
 from bot import nlu_eval
-from bot.app import build_core, build_telegram, build_zalo
+from bot.app import build_core, build_database, build_escalation, build_telegram, build_zalo
 from bot.config import Settings
+from bot.counselor import cli as counselor_cli
+from bot.escalation.hub import EscalationHub
 from bot.handlers.console import ConsoleChannel
 from bot.rasa_client import NluUnavailable, RasaClient
 from bot.rasa_runtime import action_server_command, rasa_env, rasa_server_command
 from bot.stack import private_stack
+from bot.storage import Database
 from bot.supervisor import Service, ServiceFailed, Supervisor
 from bot.training import MODEL_NAME, train
 from common.content import ContentError, load_content
@@ -66,10 +69,12 @@ async def _until_stopped(stop: asyncio.Event, work) -> bool:
     """Run ``work`` unless ``stop`` is set first; True if the work finished."""
     task = asyncio.ensure_future(work)
     stopper = asyncio.ensure_future(stop.wait())
-    done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    for pending in (task, stopper):
-        if pending not in done:
-            pending.cancel()
+    done, pending = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    for unfinished in pending:
+        unfinished.cancel()
+    # Let cancelled work run its clean-up (channels stopping PTB, the API server) before the
+    # loop closes; otherwise asyncio.run cancels it half-way and PTB logs a CRITICAL error.
+    await asyncio.gather(*pending, return_exceptions=True)
     if task in done:
         task.result()  # re-raise ServiceFailed
         return True
@@ -90,10 +95,12 @@ async def _up(settings: Settings, chat: bool, startup_timeout: float) -> int:
         if not await _until_stopped(stop, supervisor.wait_healthy(startup_timeout)):
             return 0
         await _warm_up(settings)
-        channels = _start_channels(settings)
+        database = build_database(settings)
+        hub = build_escalation(settings, database)
+        channels = _start_channels(settings, database, hub)
         print("ready", flush=True)
         if chat:
-            channel = ConsoleChannel(build_core(settings))
+            channel = ConsoleChannel(build_core(settings, database, hub))
             await _until_stopped(stop, _chat_then_stop(channel, stop))
         await _until_stopped(stop, _watch_all(supervisor, channels, stop))
         return 0
@@ -105,17 +112,23 @@ async def _up(settings: Settings, chat: bool, startup_timeout: float) -> int:
         print("stopped", file=sys.stderr, flush=True)
 
 
-def _start_channels(settings: Settings) -> dict[str, asyncio.Task]:
-    """Messenger channels that are configured, each as a task."""
-    tasks = {}
-    telegram = build_telegram(settings)
+def _start_channels(settings: Settings, database: Database,
+                    hub: EscalationHub) -> dict[str, asyncio.Task]:
+    """Messenger channels that are configured, and the counselors' API, each as a task."""
+    from bot.escalation.api import serve_api  # tornado app; imported when serving
+
+    port = hub.service.policy.api_port
+    print(f"counselor API: http://127.0.0.1:{port}/api/v1 (put TLS in front)", flush=True)
+    tasks = {"counselor API": asyncio.create_task(serve_api(hub, port)),
+             "escalation timers": asyncio.create_task(hub.run_timers())}
+    telegram = build_telegram(settings, database, hub)
     if telegram is None:
         print("telegram: disabled (set TELEGRAM_BOT_TOKEN to enable)", flush=True)
     else:
         mode = "webhook" if telegram.settings.webhook_url else "long polling"
         print(f"telegram: {mode} via {telegram.settings.base_url}<token>", flush=True)
         tasks["telegram"] = asyncio.create_task(telegram.serve())
-    zalo = build_zalo(settings)
+    zalo = build_zalo(settings, database, hub)
     if zalo is None:
         print("zalo: disabled (set the ZALO_* variables to enable)", flush=True)
     else:
@@ -151,7 +164,8 @@ async def _chat_then_stop(channel: ConsoleChannel, stop: asyncio.Event) -> None:
 
 
 async def _chat(settings: Settings, jsonl: bool) -> int:
-    core = build_core(settings)
+    database = build_database(settings)
+    core = build_core(settings, database, build_escalation(settings, database))
     await ConsoleChannel(core, jsonl=jsonl).serve()
     return 0
 
@@ -204,11 +218,18 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", type=Path, help="also write the figures here")
     content = commands.add_parser("content", help="content tools")
     content.add_argument("action", choices=["check"])
+    keys = commands.add_parser("keys", help="data-encryption key tools")
+    keys.add_argument("action", choices=["rotate"],
+                      help="re-wrap every data key under the first key of ANTAM_DATA_KEYS")
+    commands.add_parser("indicators", help="escalation outcomes for the programme (counts only)")
+    counselor_cli.add_parsers(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("counselor", "admin"):  # runs on staff machines: no server settings
+        return counselor_cli.run(args)
     settings = Settings.from_env()
     interactive = (args.command == "up" and args.chat) or (
         args.command == "chat" and not args.jsonl)
@@ -225,7 +246,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "eval":
         return _evaluate(settings, args.cross_validation, args.json)
+    if args.command in ("keys", "indicators"):
+        service = build_escalation(settings, build_database(settings)).service
+        if args.command == "keys":
+            print(f"re-wrapped {service.rotate_data_keys()} data keys")
+        else:
+            print(json.dumps({name: suppress_small(counts) for name, counts
+                              in service.indicators().items()}, indent=1))
+        return 0
     return _content_check(settings)
+
+
+SMALL_CELL = 10  # counts under this are reported as "<10": a small count can identify someone
+
+
+def suppress_small(counts: dict[str, int]) -> dict[str, int | str]:
+    return {k: (v if v >= SMALL_CELL else f"<{SMALL_CELL}") for k, v in sorted(counts.items())}
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass
 from functools import partial
 
+from bot.escalation.desk import CounselorDesk
+from bot.escalation.outbox import Outbox, address
 from bot.pseudonym import pseudonymise
 from bot.rasa_client import NluAnswer, NluUnavailable, RasaClient
 from bot.replies import Reply, TurnResult
@@ -69,8 +71,10 @@ def crisis_kind(net: str | None, answer: NluAnswer | None) -> str | None:
 
 class ConversationCore:
     def __init__(self, nlu: RasaClient, content: ContentStore, safety: SafetyNet,
-                 database: Database | None, pseudonym_key: str):
+                 database: Database | None, pseudonym_key: str,
+                 desk: CounselorDesk | None = None):
         self._nlu = nlu
+        self._desk = desk
         self._content = content
         self._safety = safety
         self._db = database
@@ -80,10 +84,16 @@ class ConversationCore:
     def pseudonym(self, channel: str, user_id: str) -> str:
         return pseudonymise(self._key, channel, user_id)
 
+    @property
+    def outbox(self) -> Outbox | None:
+        """Where channels register to deliver counselors' messages (None: no escalation)."""
+        return self._desk.hub.outbox if self._desk else None
+
     async def handle(self, message: IncomingMessage) -> TurnResult:
         started = time.perf_counter()
         pseudonym = self.pseudonym(message.channel, message.user_id)
-        result = await self._answer(clean(message.text), pseudonym)
+        result = await self._answer(clean(message.text), pseudonym,
+                                    address(message.channel, message.user_id))
         await self._carry_out(result.actions, pseudonym)
         latency_ms = int((time.perf_counter() - started) * 1000)
         log.info("turn channel=%s user=%s intent=%s crisis=%s degraded=%s ms=%d",
@@ -106,10 +116,15 @@ class ConversationCore:
         if self._writes is not None:
             await self._writes.flush()
 
-    async def _answer(self, text: str, pseudonym: str) -> TurnResult:
+    async def _answer(self, text: str, pseudonym: str, to: str) -> TurnResult:
         if not text:
             return TurnResult(replies=(self.render("empty_input"),))
         net = self._safety.assess(text)
+        if self._desk is not None:
+            # Intake answers and relayed messages go to the desk, never to Rasa.
+            owned = await self._desk_step(self._desk.handle(pseudonym, to, text))
+            if owned is not None:
+                return self._with_emergency(net, owned, intent="escalation")
         try:
             answer = await self._nlu.send(pseudonym, text[:MAX_NLU_CHARS])
         except NluUnavailable as exc:
@@ -121,11 +136,29 @@ class ConversationCore:
             log.warning("degraded mode: no reply for intent %s", answer.intent)
             return self._degraded(kind)
         replies = answer.replies
+        if self._desk is not None:
+            self._desk.note_turn(pseudonym, answer.intent, kind)
+            if answer.intent == "request_counselor":
+                replies = await self._desk_step(self._desk.start(pseudonym)) or replies
+        actions = tuple(c["channel_action"] for c in answer.customs if "channel_action" in c)
+        return self._with_emergency(kind, replies, answer.intent, answer.confidence, actions)
+
+    def _with_emergency(self, kind: str | None, replies: tuple[Reply, ...], intent: str | None,
+                        confidence: float | None = None, actions: tuple[str, ...] = ()
+                        ) -> TurnResult:
+        """Exactly one emergency reply, first, whenever a crisis is signalled."""
         if kind:
             replies = (self._safety.emergency_reply(kind), *replies)
-        actions = tuple(c["channel_action"] for c in answer.customs if "channel_action" in c)
-        return TurnResult(replies=replies, intent=answer.intent, confidence=answer.confidence,
+        return TurnResult(replies=replies, intent=intent, confidence=confidence,
                           crisis=kind is not None, actions=actions)
+
+    async def _desk_step(self, step) -> tuple[Reply, ...] | None:
+        """A desk failure (database down…) costs the user an apology, never an answer."""
+        try:
+            return await step
+        except Exception:
+            log.exception("escalation desk failed")
+            return (self.render("escalate_no_counselors"),)
 
     def _degraded(self, net: str | None) -> TurnResult:
         if net:
@@ -137,6 +170,10 @@ class ConversationCore:
         """Wipe what the core holds; the channel then deletes what the platform holds."""
         if WIPING_ACTIONS & set(actions):
             await self._nlu.forget(pseudonym)
+        if self._desk is not None and "quick_exit" in actions:
+            await self._desk_step(self._desk.leave(pseudonym))
+        if self._desk is not None and "delete_my_data" in actions:
+            await self._desk_step(self._desk.forget(pseudonym))
         if "delete_my_data" in actions and self._db is not None:
             await self.drain()  # no statistics row may be written after the wipe
             await asyncio.to_thread(self._db.forget, pseudonym)

@@ -14,6 +14,8 @@ import httpx
 
 from bot.replies import Button, Reply
 
+MAX_LINE = 1000  # per transcript line shared with a counselor
+
 
 class NluUnavailable(Exception):
     """Rasa or the action server did not give a usable answer in time."""
@@ -74,6 +76,21 @@ class RasaClient:
             return response.status_code == 200
         except httpx.HTTPError:
             return False
+
+    async def transcript(self, sender: str, limit: int = 40) -> list[dict]:
+        """The conversation's typed lines (not button payloads), for a case the user chose to
+        share: [{"from": "user"|"bot", "text": ...}]. Empty if Rasa cannot say."""
+        try:
+            response = await self._client.get(f"{self._base}/conversations/{sender}/tracker",
+                                              params={"token": self._token})
+            response.raise_for_status()
+            events = response.json().get("events") or []
+        except (httpx.HTTPError, ValueError):
+            return []
+        lines = [{"from": e["event"], "text": (e.get("text") or "")[:MAX_LINE]}
+                 for e in events if e.get("event") in ("user", "bot") and e.get("text")
+                 and not str(e.get("text")).startswith("/")]
+        return lines[-limit:]
 
     async def close(self) -> None:
         await self._client.aclose()

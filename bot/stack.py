@@ -31,9 +31,10 @@ def private_stack(timeout: float = 300, extra_env: dict[str, str] | None = None,
     """
     with tempfile.TemporaryDirectory(prefix="antam-") as var_dir:
         env = dict(os.environ, ANTAM_VAR_DIR=var_dir, ANTAM_RASA_PORT=str(free_port()),
-                   ANTAM_ACTIONS_PORT=str(free_port()), ANTAM_LOG_LEVEL="WARNING")
+                   ANTAM_ACTIONS_PORT=str(free_port()), ANTAM_API_PORT=str(free_port()),
+                   ANTAM_LOG_LEVEL="WARNING")
         for secret in ("ANTAM_RASA_TOKEN", "ANTAM_CHANNEL_SECRET", "ANTAM_PSEUDONYM_KEY",
-                       "DATABASE_URL"):
+                       "DATABASE_URL", "ANTAM_DATA_KEYS", "ANTAM_ADMIN_KEYS"):
             env.pop(secret, None)
         env.update(extra_env or {})
         started = time.monotonic()

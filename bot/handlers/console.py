@@ -19,7 +19,7 @@ from typing import BinaryIO, TextIO
 
 from bot.core import ConversationCore, IncomingMessage
 from bot.handlers.base import Channel
-from bot.replies import TurnResult
+from bot.replies import Reply, TurnResult
 
 PROMPT = "Bạn: "
 
@@ -34,21 +34,32 @@ class ConsoleChannel(Channel):
         self._in = stdin or sys.stdin.buffer
         self._out = stdout or sys.stdout
         self._session = uuid.uuid4().hex  # one conversation for all plain lines
+        self._last_buttons: list[str] = []
+
+    async def _relay(self, chat_id: str, reply: Reply) -> None:
+        """A counselor's message, shown between turns."""
+        if self.jsonl:
+            self._write(json.dumps({"relay": reply.text, "to": chat_id}, ensure_ascii=False))
+        else:
+            self._write("")
+            self._last_buttons = self._show(TurnResult(replies=(reply,)))
+            self._write(PROMPT, end="")
 
     async def serve(self) -> None:
-        last_buttons: list[str] = []
+        if self.core.outbox is not None:
+            self.core.outbox.register(self.name, self._relay)
         if not self.jsonl:
             self._write(PROMPT, end="")
         async for raw in self._lines():
             text, error = _decode(raw.rstrip(b"\r\n"))
             sender, text = self._sender_and_text(text)
             if not self.jsonl:
-                text = _pick_button(text, last_buttons)
+                text = _pick_button(text, self._last_buttons)
             result = await self.core.handle(IncomingMessage(self.name, sender, text))
             if self.jsonl:
                 self._write(json.dumps(_jsonl_record(text, result, error), ensure_ascii=False))
             else:
-                last_buttons = self._show(result)
+                self._last_buttons = self._show(result)
                 self._write(PROMPT, end="")
         await self.core.drain()
 

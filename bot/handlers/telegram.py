@@ -126,6 +126,8 @@ class TelegramChannel(Channel):
 
     async def serve(self) -> None:
         """Long polling (default) or webhook, until cancelled."""
+        if self.core.outbox is not None:
+            self.core.outbox.register(self.name, self._relay)
         async with self.application:
             await self._register_commands()
             await self.application.start()
@@ -243,6 +245,11 @@ class TelegramChannel(Channel):
                 log.warning("quick exit: a deletion batch failed: %s", type(error).__name__)
         for reply in result.replies:
             await self._send(chat_id, Reply(reply.text), remember_for=None)
+
+    async def _relay(self, chat_id: str, reply: Reply) -> None:
+        """A message outside a turn (a counselor's words, a notification); a quick exit
+        deletes it like any other."""
+        await self._send(int(chat_id), reply, remember_for=self.core.pseudonym(self.name, chat_id))
 
     async def _send(self, chat_id: int, reply: Reply, remember_for: str | None) -> None:
         await self._pacer.wait(chat_id)

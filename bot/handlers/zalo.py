@@ -103,6 +103,8 @@ class ZaloChannel(Channel):
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def serve(self) -> None:
+        if self.core.outbox is not None:
+            self.core.outbox.register(self.name, self._relay)
         server = HTTPServer(TornadoApp([(PATH, _WebhookHandler, {"channel": self})]))
         server.listen(self.settings.webhook_port, address="127.0.0.1")  # behind TLS proxy
         try:
@@ -159,6 +161,12 @@ class ZaloChannel(Channel):
         for reply in result.replies:
             await self._send(sender, reply, payloads)
         self._options[pseudonym] = payloads
+
+    async def _relay(self, sender: str, reply: Reply) -> None:
+        """A message outside a turn (a counselor's words); its options become the numbers."""
+        payloads: list[str] = []
+        await self._send(sender, reply, payloads)
+        self._options[self.core.pseudonym(self.name, sender)] = payloads
 
     async def _send(self, sender: str, reply: Reply, payloads: list[str] | None = None) -> None:
         lines = [reply.text]

@@ -19,7 +19,8 @@ from tests.helpers import ROOT, free_port
 
 ANTAM = str(Path(sys.executable).parent / "antam")
 STARTUP_TIMEOUT = 300
-SECRET_VARS = ("ANTAM_RASA_TOKEN", "ANTAM_CHANNEL_SECRET", "ANTAM_PSEUDONYM_KEY", "DATABASE_URL")
+SECRET_VARS = ("ANTAM_RASA_TOKEN", "ANTAM_CHANNEL_SECRET", "ANTAM_PSEUDONYM_KEY", "DATABASE_URL",
+               "ANTAM_DATA_KEYS", "ANTAM_ADMIN_KEYS")
 
 
 def stack_env(var_dir: Path) -> dict[str, str]:
@@ -29,6 +30,7 @@ def stack_env(var_dir: Path) -> dict[str, str]:
         "ANTAM_VAR_DIR": str(var_dir),
         "ANTAM_RASA_PORT": str(free_port()),
         "ANTAM_ACTIONS_PORT": str(free_port()),
+        "ANTAM_API_PORT": str(free_port()),
         "ANTAM_LOG_LEVEL": "INFO",
     })
     return env

@@ -101,6 +101,19 @@ def test_signed_messages_are_answered_and_forged_or_replayed_ones_are_not(zalo):
             leave = _event("/quick_exit", "m6")
             await _post(port, leave, _signed(leave))
             await _until(lambda: any("không cho phép mình xóa" in t for t in api.texts_to(USER)))
+
+            sticker = json.loads(_event("", "m7"))
+            sticker["event_name"] = "user_send_sticker"
+            sticker = json.dumps(sticker).encode()
+            before = len(api.texts_to(USER))
+            assert await _post(port, sticker, _signed(sticker)) == 200
+            await _until(lambda: len(api.texts_to(USER)) > before)
+            assert "chữ" in api.texts_to(USER)[-1]  # a kind pointer to typing instead
+
+            wipe = _event("/delete_my_data", "m8")
+            await _post(port, wipe, _signed(wipe))
+            await _until(lambda: len(api.texts_to(USER)) > before + 1)
+            assert "xóa" in api.texts_to(USER)[-1]
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

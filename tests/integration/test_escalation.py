@@ -1,0 +1,212 @@
+"""A full escalation, every part real: a user on Telegram (PTB against the Bot API
+stand-in) with the real Rasa stack, the counselors' HTTP API, and the `antam admin`
+and `antam counselor` commands run as their own processes with their own keys.
+
+user asks → intake → queue → notification (code and risk only) → claim → relay
+both ways → close with an outcome; then nothing the user or the counselor wrote,
+and no platform id, is found in the database files or the logs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.app import build_database, build_escalation, build_telegram
+from bot.config import Settings
+from bot.escalation.api import serve_api
+from bot.escalation.envelope import Keyring
+from tests.fakes.telegram_api import TelegramStandIn
+from tests.helpers import free_port
+
+pytestmark = pytest.mark.stack
+ANTAM = str(Path(sys.executable).parent / "antam")
+USER_CHAT = 5550001234567
+COUNSELOR_CHAT = 5550009876543
+DISCLOSURE = "chồng tôi đánh tôi, tôi sợ lắm"
+REQUEST = "tôi muốn nói chuyện với tư vấn viên"
+USER_LINE = "anh ấy vừa ra ngoài, em đang trốn trong phòng"
+COUNSELOR_LINE = "Em có an toàn không? Chị đang ở đây với em."
+SECRETS = (DISCLOSURE, REQUEST, USER_LINE, COUNSELOR_LINE, str(USER_CHAT), str(COUNSELOR_CHAT))
+PASSPHRASE = "một mật khẩu đủ dài cho thử nghiệm"
+
+
+@pytest.fixture
+def standin():
+    with TelegramStandIn() as tg:
+        yield tg
+
+
+@pytest.fixture
+def env(stack, standin, monkeypatch, tmp_path) -> dict[str, str]:
+    for key in ("ANTAM_VAR_DIR", "ANTAM_RASA_PORT", "ANTAM_ACTIONS_PORT"):
+        monkeypatch.setenv(key, stack.env[key])
+    values = {"DATABASE_URL": f"sqlite:///{tmp_path / 'escalation.db'}",
+              "ANTAM_DATA_KEYS": Keyring.generate_spec(), "ANTAM_API_PORT": str(free_port()),
+              "TELEGRAM_BOT_TOKEN": standin.token, "TELEGRAM_BASE_URL": standin.base_url,
+              "TELEGRAM_POLL_TIMEOUT": "1"}
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values
+
+
+async def _run(home: Path, *args: str) -> str:
+    """An `antam` command on a staff member's own machine (own key directory)."""
+    process = await asyncio.create_subprocess_exec(
+        ANTAM, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "ANTAM_COUNSELOR_HOME": str(home),
+             "ANTAM_COUNSELOR_PASSPHRASE": PASSPHRASE})
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, f"antam {' '.join(args[:2])}: {err.decode()}{out.decode()}"
+    return out.decode()
+
+
+def _after(label: str, output: str) -> str:
+    return re.search(rf"{label}[^:]*:\s*(\S+)", output).group(1)
+
+
+class User:
+    def __init__(self, standin: TelegramStandIn):
+        self.standin = standin
+
+    async def say(self, text: str) -> list[dict]:
+        before = len(self.standin.sent(USER_CHAT))
+        self.standin.user_message(USER_CHAT, text)
+        return await self.until(before + 1)
+
+    async def press(self, message: dict, title: str) -> list[dict]:
+        markup = message.get("reply_markup") or {}
+        button = next(b for row in markup["inline_keyboard"] for b in row if b["text"] == title)
+        before = len(self.standin.sent(USER_CHAT))
+        self.standin.callback_query(USER_CHAT, button["callback_data"], message["message_id"])
+        return await self.until(before + 1)
+
+    async def until(self, count: int) -> list[dict]:
+        """Every message of the turn: at least one new one, then quiet for 0.5 s."""
+        await self.standin.wait_for_sent_async(USER_CHAT, count, timeout=30)
+        seen = -1
+        while seen != len(self.standin.sent(USER_CHAT)):
+            seen = len(self.standin.sent(USER_CHAT))
+            await asyncio.sleep(0.5)
+        return self.standin.sent(USER_CHAT)[count - 1:]
+
+
+def test_full_escalation_keeps_content_between_user_and_counselor(env, stack, standin,
+                                                                  tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    admin_home, counselor_home = tmp_path / "admin", tmp_path / "counselor"
+    server = f"http://127.0.0.1:{env['ANTAM_API_PORT']}"
+    user = User(standin)
+
+    async def scenario() -> None:
+        admin_key = _after("Khóa công khai", await _run(admin_home, "admin", "init"))
+        os.environ["ANTAM_ADMIN_KEYS"] = admin_key
+        settings = Settings.from_env()
+        database = build_database(settings)
+        hub = build_escalation(settings, database)
+        tasks = [asyncio.create_task(serve_api(hub, int(env["ANTAM_API_PORT"]))),
+                 asyncio.create_task(build_telegram(settings, database, hub).serve())]
+        try:
+            await asyncio.sleep(0.5)
+            await _enrol_counselor(admin_home, counselor_home, server, admin_key)
+            code = await _user_asks_for_a_counselor(user, standin)
+            await _counselor_takes_the_case(counselor_home, user, standin, code)
+            before = len(standin.sent(USER_CHAT))
+            standin.command(USER_CHAT, "/xoa")
+            assert "xóa" in (await user.until(before + 1))[-1]["text"]
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            os.environ.pop("ANTAM_ADMIN_KEYS", None)
+
+    asyncio.run(scenario())
+    _user_data_was_shredded(env["DATABASE_URL"])
+    _nothing_readable_left(tmp_path, stack, caplog.text)
+
+
+def _user_data_was_shredded(url: str) -> None:
+    """/xoa: the user's data key and relayed messages are gone; the outcome stays, unlinked."""
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        subjects = connection.execute(text("select subject from subject_keys")).scalars().all()
+        cases = connection.execute(text("select subject, routing, outcome from cases")).all()
+        items = connection.execute(text("select count(*) from case_items")).scalar()
+    engine.dispose()
+    assert not [s for s in subjects if s.startswith("user:")]
+    assert cases == [(None, None, "safety_plan")] and items == 0
+
+
+async def _enrol_counselor(admin_home: Path, counselor_home: Path, server: str,
+                           admin_key: str) -> None:
+    await _run(admin_home, "admin", "login", "--server", server)
+    invite = await _run(admin_home, "admin", "invite", "Chị Lan", "--role", "counselor")
+    enrolment = _after("Mã ghi danh", invite)
+    init = await _run(counselor_home, "counselor", "init", "--server", server,
+                      f"--code={enrolment}", f"--admin-key={admin_key}")
+    key_id = _after("Mã khóa", init)
+    assert key_id in await _run(admin_home, "admin", "pending")
+    await _run(admin_home, "admin", "approve", key_id, "--yes")
+    await _run(counselor_home, "counselor", "login")
+    await _run(counselor_home, "counselor", "notify", "--telegram", str(COUNSELOR_CHAT))
+
+
+async def _user_asks_for_a_counselor(user: User, standin: TelegramStandIn) -> str:
+    crisis = await user.say(DISCLOSURE)
+    assert "113" in crisis[0]["text"]
+    intro = (await user.say(REQUEST))[-1]
+    assert "tư vấn viên" in intro["text"] and "mã hóa" in intro["text"]
+    contact = (await user.press(intro, "Cuộc trò chuyện vừa rồi"))[-1]
+    confirm = (await user.press(contact, "Nhắn tin ngay tại đây"))[-1]
+    assert "cuộc trò chuyện vừa rồi" in confirm["text"]
+    queued = (await user.press(confirm, "Gửi yêu cầu"))[-1]
+    code = re.search(r"AT-[A-Z0-9]{5}", queued["text"]).group(0)
+    assert "vị trí thứ 1" in queued["text"] and "113" in queued["text"]
+    [notice] = await standin.wait_for_sent_async(COUNSELOR_CHAT, 1, timeout=30)
+    assert code in notice["text"] and "KHẨN CẤP" in notice["text"]  # danger came first
+    assert not any(s in notice["text"] for s in (DISCLOSURE, "chồng", "đánh"))
+    return code
+
+
+async def _counselor_takes_the_case(home: Path, user: User, standin: TelegramStandIn,
+                                    code: str) -> None:
+    assert code in await _run(home, "counselor", "queue")
+    before = len(standin.sent(USER_CHAT))
+    await _run(home, "counselor", "claim", code)
+    claimed = await user.until(before + 1)
+    assert "Chị Lan" in claimed[0]["text"] and code in claimed[0]["text"]
+    case = await _run(home, "counselor", "read", code)
+    assert DISCLOSURE in case and REQUEST in case  # the transcript, decrypted locally
+
+    await user.say(USER_LINE)
+    await standin.wait_for_sent_async(COUNSELOR_CHAT, 2, timeout=30)
+    assert standin.sent(COUNSELOR_CHAT)[-1]["text"] == f"Có tin nhắn mới trong ca {code}."
+    assert USER_LINE in await _run(home, "counselor", "read", code)
+
+    before = len(standin.sent(USER_CHAT))
+    await _run(home, "counselor", "reply", code, COUNSELOR_LINE)
+    reply = (await user.until(before + 1))[0]
+    assert reply["text"] == f"Tư vấn viên Chị Lan: {COUNSELOR_LINE}"
+
+    before = len(standin.sent(USER_CHAT))
+    await _run(home, "counselor", "close", code, "--outcome", "safety_plan")
+    closed = (await user.until(before + 1))[0]
+    assert code in closed["text"] and "kết thúc" in closed["text"]
+
+
+def _nothing_readable_left(tmp_path: Path, stack, log_text: str) -> None:
+    files = [p for p in tmp_path.glob("escalation.db*")] + list(
+        (stack.var_dir / "log").glob("*"))
+    assert any(p.name == "escalation.db" for p in files)
+    for path in files:
+        data = path.read_bytes()
+        for secret in SECRETS:
+            assert secret.encode() not in data, f"{secret!r} found in {path.name}"
+    for secret in SECRETS:
+        assert secret not in log_text, f"{secret!r} found in the bot's log"

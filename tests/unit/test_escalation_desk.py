@@ -1,0 +1,166 @@
+"""The user's side of asking for a counselor: intake, queue, relay, cancel, wipe."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from bot.escalation import crypto
+from bot.escalation.crypto import PrivateIdentity, PublicIdentity, SealContext
+from bot.escalation.desk import CounselorDesk, normalise_phone
+from bot.escalation.envelope import Keyring
+from bot.escalation.hub import EscalationHub
+from bot.escalation.outbox import Outbox
+from bot.escalation.policy import EscalationPolicy
+from bot.escalation.service import CaseService, login_message
+from bot.replies import Reply
+from bot.storage import Database
+from common.content import ContentStore, render
+from tests.helpers import ROOT
+
+USER = "p-user"
+ADDRESS = "telegram:5550001234567"
+COUNSELOR_CHAT = "5550009876543"
+
+
+class World:
+    """A real service on SQLite, the real content, and an outbox that records deliveries."""
+
+    def __init__(self, tmp_path):
+        database = Database(f"sqlite:///{tmp_path / 'antam.db'}")
+        database.migrate()
+        self.admin = PrivateIdentity.generate()
+        self.service = CaseService(database, Keyring.from_spec(Keyring.generate_spec()),
+                                   (self.admin.public().ed25519,), EscalationPolicy())
+        content = ContentStore(ROOT / "content")
+        self.delivered: list[tuple[str, str]] = []
+        outbox = Outbox()
+        outbox.register("telegram", self._record)
+        self.hub = EscalationHub(self.service, outbox, lambda key: render(content.get(), key))
+        self.desk = CounselorDesk(self.hub, self._transcript)
+
+    async def _record(self, chat_id: str, reply: Reply) -> None:
+        self.delivered.append((chat_id, reply.text))
+
+    async def _transcript(self, pseudonym: str) -> list[dict]:
+        return [{"from": "user", "text": "chồng tôi đánh tôi"}]
+
+    def login(self, identity: PrivateIdentity, key_id: str):
+        nonce = self.service.challenge(key_id)
+        token, _, _ = self.service.login(key_id, nonce,
+                                         identity.sign(login_message(nonce, key_id)))
+        return self.service.authenticate(token)
+
+    def counselor(self):
+        admin = self.login(self.admin, PublicIdentity(b"", self.admin.public().ed25519).key_id)
+        staff_id, code = self.service.invite(admin, "Chị Lan", "counselor")
+        identity = PrivateIdentity.generate()
+        self.service.enrol(code, identity.public())
+        self.service.approve(admin, identity.public().key_id,
+                             crypto.sign_approval(self.admin, identity.public(), staff_id,
+                                                  "counselor"))
+        principal = self.login(identity, identity.public().key_id)
+        self.service.set_notify_chat(principal, f"telegram:{COUNSELOR_CHAT}")
+        return identity, principal
+
+    def say(self, text: str) -> list[str]:
+        replies = asyncio.run(self.desk.handle(USER, ADDRESS, text))
+        return [r.text for r in replies or ()]
+
+
+@pytest.fixture
+def world(tmp_path) -> World:
+    return World(tmp_path)
+
+
+def _buttons(world: World, text: str) -> list[str]:
+    replies = asyncio.run(world.desk.handle(USER, ADDRESS, text))
+    return [b.payload for r in replies for b in r.buttons]
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("0912 345 678", "0912345678"), ("+84 912.345.678", "0912345678"),
+    ("84912345678", "0912345678"), ("12345", None), ("số của tôi", None)])
+def test_phone_numbers_are_checked(typed, expected):
+    assert normalise_phone(typed) == expected
+
+
+def test_call_back_request_reaches_counselors_with_code_and_risk_only(world):
+    identity, principal = world.counselor()
+    world.desk.note_turn(USER, "danger_now", "danger_now")
+    assert "/counselor_share_note" in _buttons(world, "/counselor_start")
+    assert "viết vài dòng" in world.say("/counselor_share_note")[0]
+    assert "liên lạc" in world.say("anh ấy dọa sẽ quay lại tối nay")[0]
+    assert "số điện thoại" in world.say("/counselor_contact_call")[0]
+    assert "chưa đúng" in world.say("123")[0]
+    assert "lúc nào" in world.say("0912 345 678")[0]
+    confirm = world.say("/counselor_window_evening")[0]
+    assert "đuôi 678" in confirm and "19:00–21:00" in confirm and "0912" not in confirm
+    queued = world.say("/counselor_confirm")[0]
+    code = world.service.active_case(f"user:{USER}").code
+    assert code in queued and "113" in queued
+    [(chat, note)] = world.delivered
+    assert chat == COUNSELOR_CHAT and code in note and "KHẨN CẤP" in note
+    assert "dọa" not in note and "0912" not in note
+    world.service.claim(principal, code)
+    case = world.service.read(principal, code)
+    body = json.loads(crypto.open_sealed(case["items"][0]["sealed"], identity,
+                                         SealContext(case["case_id"], 0, "case")))
+    assert body["note"] == "anh ấy dọa sẽ quay lại tối nay"
+    assert body["contact"] == {"method": "callback", "phone": "0912345678",
+                               "window": "Tối 19:00–21:00"}
+    assert body["risk"] == "danger" and body["transcript"] == []
+
+
+def test_relay_after_a_claim_and_the_user_can_end_it(world):
+    identity, principal = world.counselor()
+    world.say("/counselor_start")
+    world.say("/counselor_share_transcript")
+    world.say("/counselor_contact_chat")
+    world.say("/counselor_confirm")
+    code = world.service.active_case(f"user:{USER}").code
+    asyncio.run(world.hub.claim(principal, code))
+    assert "Chị Lan" in world.delivered[-1][1] and world.delivered[-1][0] == "5550001234567"
+    assert world.say("em vẫn ở đây") == ["Đã chuyển tới tư vấn viên. Họ sẽ trả lời bạn tại đây."]
+    assert world.say("anh ấy về rồi") == []  # no receipt for every line
+    assert world.delivered[-1] == (COUNSELOR_CHAT, f"Có tin nhắn mới trong ca {code}.")
+    asyncio.run(world.hub.counselor_reply(principal, code, "Em có an toàn không?"))
+    assert world.delivered[-1] == ("5550001234567", "Tư vấn viên Chị Lan: Em có an toàn không?")
+    assert "kết thúc" in world.say("/counselor_end")[0]
+    assert code in world.delivered[-1][1] and world.delivered[-1][0] == COUNSELOR_CHAT
+    assert asyncio.run(world.desk.handle(USER, ADDRESS, "còn ai không")) is None  # back to Rasa
+
+
+def test_cancel_at_any_step_and_no_second_case(world):
+    world.counselor()
+    world.say("/counselor_start")
+    world.say("/counselor_share_nothing")
+    assert "Đã hủy" in world.say("/counselor_cancel")[0]
+    assert world.service.active_case(f"user:{USER}") is None
+    world.say("/counselor_start")
+    world.say("/counselor_share_nothing")
+    world.say("/counselor_contact_chat")
+    world.say("/counselor_confirm")
+    code = world.service.active_case(f"user:{USER}").code
+    assert code in world.say("/counselor_start")[0]  # already waiting: no duplicate
+
+
+def test_without_an_approved_counselor_the_user_gets_hotlines(world):
+    world.say("/counselor_start")
+    world.say("/counselor_share_nothing")
+    world.say("/counselor_contact_chat")
+    reply = world.say("/counselor_confirm")[0]
+    assert "chưa có tư vấn viên" in reply and "1900 969 680" in reply
+
+
+def test_wiping_ends_the_case_and_forgets_the_intake(world):
+    world.counselor()
+    world.say("/counselor_start")
+    world.say("/counselor_share_nothing")
+    world.say("/counselor_contact_chat")
+    world.say("/counselor_confirm")
+    asyncio.run(world.desk.forget(USER))
+    assert world.service.active_case(f"user:{USER}") is None
+    assert asyncio.run(world.desk.handle(USER, ADDRESS, "xin chào")) is None
