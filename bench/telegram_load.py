@@ -100,7 +100,7 @@ async def _level(users: int, standin: TelegramStandIn, clock: ReplyClock,
     rasa: list[float] = []
     bot_s = rasa_s = 0.0
     async with httpx.AsyncClient(timeout=60) as client:
-        for _ in range(ROUNDS):
+        for _ in range(max(ROUNDS, 20 // users)):  # at least 120 samples at 1 user
             started = time.perf_counter()
             await asyncio.gather(*(_bot_user(standin, clock, ids, PER_USER, bot)
                                    for _ in range(users)))

@@ -24,6 +24,7 @@ PREFIX = "/counselor_"
 INTAKE_TTL_S = 30 * 60
 RISK_MEMORY_S = 2 * 3600
 ACK_EVERY_S = 60
+OPEN_RELOAD_S = 60
 MAX_NOTE = 2000
 _PHONE = re.compile(r"^(?:\+?84|0)(\d{9})$")
 CRISIS_RISK = {"danger_now": "danger", "self_harm": "self_harm"}
@@ -65,6 +66,9 @@ class CounselorDesk:
         self._intakes: dict[str, Intake] = {}
         self._risk: dict[str, tuple[str, float]] = {}
         self._acked: dict[str, float] = {}
+        self._open: set[str] = set()  # subjects with a queued or claimed case
+        self._open_loaded_at = float("-inf")
+        self._swept = time.monotonic()
 
     # ----------------------------------------------------------------- what the core calls
 
@@ -90,9 +94,30 @@ class CounselorDesk:
         intake = self._intakes.get(pseudonym)
         if intake is not None and intake.step in ("note", "phone"):
             return self._on_typed(intake, text)
-        if await self.hub.relay_from_user(subject_of(pseudonym), text):
+        if await self._relay(pseudonym, text):
             return self._ack(pseudonym)
         return None
+
+    async def _relay(self, pseudonym: str, text: str) -> bool:
+        """Relay to the counselor holding the user's case. Most users have no open case, so
+        the desk keeps the set of subjects that do and asks the database only for them;
+        cases are opened only through the desk, and the set is reloaded every minute in
+        case another process opened one."""
+        subject = subject_of(pseudonym)
+        if subject not in await self._open_subjects():
+            return False
+        if await self.hub.relay_from_user(subject, text):
+            return True
+        if await self.hub.run(self.hub.service.active_case, subject) is None:
+            self._open.discard(subject)
+        return False
+
+    async def _open_subjects(self) -> set[str]:
+        now = time.monotonic()
+        if now - self._open_loaded_at >= OPEN_RELOAD_S:
+            self._open = set(await self.hub.run(self.hub.service.open_subjects))
+            self._open_loaded_at = now
+        return self._open
 
     async def leave(self, pseudonym: str) -> None:
         """Quick exit: nothing of this may reappear in the chat, so the relay ends too."""
@@ -194,6 +219,7 @@ class CounselorDesk:
             ticket = await self.hub.open_case(subject_of(pseudonym), address, intake.risk, body)
         except NoCounselors:
             return (self.hub.message("escalate_no_counselors"),)
+        self._open.add(subject_of(pseudonym))
         return (self.hub.message("escalate_queued", code=ticket.code, position=ticket.position,
                                  wait=max(ticket.expected_wait_min, 1)),)
 
@@ -217,9 +243,15 @@ class CounselorDesk:
         return risk if time.monotonic() - at < RISK_MEMORY_S else "standard"
 
     def _expire(self) -> None:
+        """Forget stale in-memory state, at most once a minute (it is per user)."""
         now = time.monotonic()
-        for pseudonym in [p for p, i in self._intakes.items() if now - i.started > INTAKE_TTL_S]:
-            del self._intakes[pseudonym]
+        if now - self._swept < 60:
+            return
+        self._swept = now
+        self._intakes = {p: i for p, i in self._intakes.items()
+                         if now - i.started <= INTAKE_TTL_S}
+        self._acked = {p: t for p, t in self._acked.items() if now - t < ACK_EVERY_S}
+        self._risk = {p: (r, t) for p, (r, t) in self._risk.items() if now - t < RISK_MEMORY_S}
 
 
 def _rank(risk: str) -> int:

@@ -508,6 +508,12 @@ class CaseService:
                                    .order_by(Case.created_at.desc())).first()
             return _view(case, self._names(session)) if case else None
 
+    def open_subjects(self) -> list[str]:
+        """Subjects with a queued or claimed case (the desk's relay index)."""
+        with self._db.session() as session:
+            return list(session.scalars(select(Case.subject).distinct().where(
+                Case.status.in_(OPEN_STATES), Case.subject.is_not(None))))
+
     def user_message(self, subject: str, text: str) -> tuple[CaseView, list[str]] | None:
         """Store the user's message sealed to the case's readers, if a counselor holds their
         case. Returns the case and where to notify its counselor."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 
 import pytest
@@ -32,8 +33,10 @@ class World:
         database = Database(f"sqlite:///{tmp_path / 'antam.db'}")
         database.migrate()
         self.admin = PrivateIdentity.generate()
+        self.now = dt.datetime(2026, 11, 29, 8, 0)
         self.service = CaseService(database, Keyring.from_spec(Keyring.generate_spec()),
-                                   (self.admin.public().ed25519,), EscalationPolicy())
+                                   (self.admin.public().ed25519,), EscalationPolicy(),
+                                   clock=lambda: self.now)
         content = ContentStore(ROOT / "content")
         self.delivered: list[tuple[str, str]] = []
         outbox = Outbox()
@@ -53,16 +56,17 @@ class World:
                                          identity.sign(login_message(nonce, key_id)))
         return self.service.authenticate(token)
 
-    def counselor(self):
+    def counselor(self, name: str = "Chị Lan", role: str = "counselor",
+                  chat: str = COUNSELOR_CHAT):
         admin = self.login(self.admin, PublicIdentity(b"", self.admin.public().ed25519).key_id)
-        staff_id, code = self.service.invite(admin, "Chị Lan", "counselor")
+        staff_id, code = self.service.invite(admin, name, role)
         identity = PrivateIdentity.generate()
         self.service.enrol(code, identity.public())
         self.service.approve(admin, identity.public().key_id,
                              crypto.sign_approval(self.admin, identity.public(), staff_id,
-                                                  "counselor"))
+                                                  role))
         principal = self.login(identity, identity.public().key_id)
-        self.service.set_notify_chat(principal, f"telegram:{COUNSELOR_CHAT}")
+        self.service.set_notify_chat(principal, f"telegram:{chat}")
         return identity, principal
 
     def say(self, text: str) -> list[str]:
@@ -164,3 +168,26 @@ def test_wiping_ends_the_case_and_forgets_the_intake(world):
     asyncio.run(world.desk.forget(USER))
     assert world.service.active_case(f"user:{USER}") is None
     assert asyncio.run(world.desk.handle(USER, ADDRESS, "xin chào")) is None
+
+
+def test_a_waiting_case_renotifies_tells_the_user_then_reaches_a_supervisor(world):
+    world.counselor()
+    world.counselor("Anh Minh", "supervisor", chat="5550005550000")
+    world.say("/counselor_start")
+    world.say("/counselor_share_nothing")
+    world.say("/counselor_contact_chat")
+    world.say("/counselor_confirm")
+    code = world.service.active_case(f"user:{USER}").code
+    world.delivered.clear()
+    world.now += dt.timedelta(minutes=6)
+    asyncio.run(world.hub.tick())
+    to = {chat: text for chat, text in world.delivered}
+    assert code in to[COUNSELOR_CHAT] and "chưa có ai nhận" in to[COUNSELOR_CHAT]
+    assert code in to["5550001234567"] and "1900 969 680" in to["5550001234567"]
+    assert not any("Chuyển cấp" in text for text in to.values())
+    world.delivered.clear()
+    world.now += dt.timedelta(minutes=10)
+    asyncio.run(world.hub.tick())
+    escalations = [(c, t) for c, t in world.delivered if t.startswith("Chuyển cấp")]
+    assert escalations == [("5550005550000", f"Chuyển cấp: ca {code} (mức nguy cơ: thông "
+                                             "thường) chưa có ai nhận sau 15 phút.")]
