@@ -156,8 +156,8 @@ class ConversationCore:
         """A desk failure (database down…) costs the user an apology, never an answer."""
         try:
             return await step
-        except Exception:
-            log.exception("escalation desk failed")
+        except Exception as error:  # the type only: a database error may quote parameters
+            log.error("escalation desk failed: %s", type(error).__name__)
             return (self.render("escalate_no_counselors"),)
 
     def _degraded(self, net: str | None) -> TurnResult:

@@ -129,6 +129,6 @@ class EscalationHub:
         while True:
             try:
                 await self.tick()
-            except Exception:
-                log.exception("escalation timers failed; retrying")
+            except Exception as error:  # the type only: a database error may quote parameters
+                log.error("escalation timers failed (%s); retrying", type(error).__name__)
             await asyncio.sleep(every_s)

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from bot.app import build_zalo
+from bot.app import build_database, build_escalation, build_zalo
 from bot.config import Settings
 from bot.handlers.zalo import SIGNATURE_HEADER, signature
 from tests.fakes.zalo_api import ZaloStandIn
@@ -121,3 +121,33 @@ def test_signed_messages_are_answered_and_forged_or_replayed_ones_are_not(zalo):
     asyncio.run(scenario())
     saved = json.loads((Settings.from_env().var_dir / "zalo-tokens.json").read_text())
     assert saved["refresh"] == api.refresh, "the rotated refresh token was kept"
+
+
+def test_a_counselor_message_reaches_a_zalo_user_with_numbered_options(zalo, tmp_path,
+                                                                       monkeypatch):
+    api, port = zalo
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'escalation.db'}")
+
+    async def scenario():
+        settings = Settings.from_env()
+        database = build_database(settings)
+        hub = build_escalation(settings, database)
+        task = asyncio.create_task(build_zalo(settings, database, hub).serve())
+        await asyncio.sleep(0.3)
+        try:
+            said = hub.message("escalate_counselor_says", counselor="Chị Lan",
+                               text="Em có an toàn không?")
+            assert await hub.outbox.send(f"zalo:{USER}", said)
+            await _until(lambda: api.texts_to(USER))
+            relayed = api.texts_to(USER)[0]
+            assert relayed.startswith("Tư vấn viên Chị Lan: Em có an toàn không?")
+            assert "[1] Kết thúc trò chuyện" in relayed
+            end = _event("1", "r1")  # "1" presses the relayed message's only option
+            await _post(port, end, _signed(end))
+            await _until(lambda: len(api.texts_to(USER)) >= 2)
+            assert "Đã hủy" in api.texts_to(USER)[1]  # no case was open: nothing to end
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(scenario())
