@@ -247,6 +247,21 @@ def _init(ctx: Ctx, args: argparse.Namespace) -> int:
     return 0
 
 
+def _trust_admin(ctx: Ctx, args: argparse.Namespace) -> int:
+    """Replace the pinned admin keys (after an admin key changed), read out of band."""
+    try:
+        pinned = parse_admin_keys(",".join(args.admin_key))
+    except ValueError:
+        raise CliError("Khóa quản trị không hợp lệ (cần khóa Ed25519 dạng base64url, "
+                       "32 byte).", EXIT_LOCAL) from None
+    _unlock(_identities(ctx)[0], _passphrase())  # only the key's owner changes whom it trusts
+    ctx.store.save_config(admin_keys=[b64e(key) for key in pinned])
+    print("Từ nay chỉ tin các khóa quản trị có dấu vân tay:")
+    for key in pinned:
+        print(f"  {PublicIdentity(b'', key).fingerprint()}")
+    return 0
+
+
 def _notify(ctx: Ctx, args: argparse.Namespace) -> int:
     if not args.off and not _CHAT_ID.match(args.telegram or ""):
         raise CliError("Mã cuộc trò chuyện Telegram phải là một số.", EXIT_LOCAL)
@@ -589,6 +604,9 @@ def _counselor_parsers(group: argparse._SubParsersAction) -> None:
     close.add_argument("--outcome", required=True, choices=OUTCOMES)
     close.add_argument("--referred-to", metavar="CONTACT_ID", help="khi chuyển tuyến")
     leaf("rotate", "tạo khóa mới (chờ quản trị viên duyệt)", _rotate)
+    leaf("trust-admin", "thay các khóa quản trị được tin (khi quản trị viên đổi khóa)",
+         _trust_admin).add_argument("--admin-key", action="append", required=True,
+                                    help="khóa công khai của quản trị viên (có thể lặp lại)")
 
 
 def _admin_parsers(group: argparse._SubParsersAction) -> None:

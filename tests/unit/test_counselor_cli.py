@@ -128,3 +128,20 @@ def test_antam_dispatches_counselor_commands_without_server_settings(tmp_path: P
 
     assert antam(["counselor", "queue", "--home", str(tmp_path)]) == 2
     assert "chưa đăng nhập" in capsys.readouterr().err
+
+
+def test_trust_admin_replaces_the_pinned_keys_only_for_the_key_owner(tmp_path: Path,
+                                                                     monkeypatch):
+    home = tmp_path / "home"
+    store = Keystore(home, FAST_KDF)
+    store.add_identity(PrivateIdentity.generate(), PASSPHRASE, "counselor")
+    old, new = PrivateIdentity.generate(), PrivateIdentity.generate()
+    store.save_config(server="https://example.org", admin_keys=[b64e(old.public().ed25519)])
+    args = ["counselor", "trust-admin", "--home", str(home)]
+    assert main([*args, "--admin-key=not-a-key"], kdf=FAST_KDF) != 0
+    monkeypatch.setenv("ANTAM_COUNSELOR_PASSPHRASE", "không phải mật khẩu này")
+    assert main([*args, f"--admin-key={b64e(new.public().ed25519)}"], kdf=FAST_KDF) != 0
+    assert store.config()["admin_keys"] == [b64e(old.public().ed25519)]
+    monkeypatch.setenv("ANTAM_COUNSELOR_PASSPHRASE", PASSPHRASE)
+    assert main([*args, f"--admin-key={b64e(new.public().ed25519)}"], kdf=FAST_KDF) == 0
+    assert store.config()["admin_keys"] == [b64e(new.public().ed25519)]
