@@ -45,7 +45,8 @@ def rasa_server_command(settings: Settings) -> list[str]:
     return [
         _bin(settings, "rasa"), "run",
         "--enable-api", "--interface", "127.0.0.1", "--port", str(settings.rasa_port),
-        "--auth-token", settings.rasa_token,
+        # "=" form: a token may start with "-", which argparse would take for an option.
+        f"--auth-token={settings.rasa_token}",
         "--credentials", str(nlu / "credentials.yml"),
         "--endpoints", str(nlu / "endpoints.yml"),
         "--model", str(settings.model_dir),

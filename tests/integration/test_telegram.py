@@ -188,7 +188,8 @@ def own_rasa(stack):
                 "ANTAM_ACTIONS_URL": f"http://127.0.0.1:{stack.actions_port}/webhook"})
     command = rasa_server_command(settings)
     command[command.index("--port") + 1] = str(port)
-    command[command.index("--auth-token") + 1] = stack.secret("rasa-token.key")
+    token_at = next(i for i, arg in enumerate(command) if arg.startswith("--auth-token="))
+    command[token_at] = f"--auth-token={stack.secret('rasa-token.key')}"
 
     def start() -> subprocess.Popen:
         process = subprocess.Popen(command, env=env, cwd=settings.root,
