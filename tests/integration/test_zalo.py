@@ -151,3 +151,43 @@ def test_a_counselor_message_reaches_a_zalo_user_with_numbered_options(zalo, tmp
             await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(scenario())
+
+
+@pytest.fixture
+def zalo_without_rasa(monkeypatch, tmp_path):
+    """The Zalo channel with nothing listening where Rasa should be."""
+    with ZaloStandIn() as api:
+        port = free_port()
+        for key, value in {"ANTAM_VAR_DIR": str(tmp_path), "ANTAM_RASA_PORT": str(free_port()),
+                           "ZALO_APP_ID": APP_ID, "ZALO_OA_SECRET_KEY": OA_SECRET,
+                           "ZALO_APP_SECRET": api.app_secret, "ZALO_ACCESS_TOKEN": api.access,
+                           "ZALO_REFRESH_TOKEN": api.refresh, "ZALO_API_BASE": api.base_url,
+                           "ZALO_OAUTH_BASE": api.base_url,
+                           "ZALO_WEBHOOK_PORT": str(port)}.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+        yield api, port
+
+
+def test_with_rasa_down_a_zalo_user_still_gets_help_and_a_crisis_the_emergency_numbers(
+        zalo_without_rasa):
+    api, port = zalo_without_rasa
+
+    async def scenario():
+        task = asyncio.create_task(build_zalo(Settings.from_env()).serve())
+        await asyncio.sleep(0.3)
+        try:
+            question = _event("cho toi hoi ve quyen cua minh", "d1")
+            await _post(port, question, _signed(question))
+            await _until(lambda: api.texts_to(USER))
+            crisis = _event("ck dang danh e", "d2")
+            await _post(port, crisis, _signed(crisis))
+            await _until(lambda: len(api.texts_to(USER)) >= 2)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(scenario())
+    apology, emergency = api.texts_to(USER)[:2]
+    assert "Xin lỗi" in apology and "1900 969 680" in apology
+    assert "113" in emergency and "115" in emergency
