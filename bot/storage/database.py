@@ -48,19 +48,6 @@ class Database:
     def session(self) -> Session:
         return self._sessions()
 
-    def record_turn(
-        self,
-        pseudonym: str,
-        channel: str,
-        intent: str | None,
-        crisis: bool,
-        degraded: bool,
-        latency_ms: int,
-        today: dt.date | None = None,
-    ) -> None:
-        with self.session() as session, session.begin():
-            add_turn(session, pseudonym, channel, intent, crisis, degraded, latency_ms, today)
-
     def forget(self, pseudonym: str) -> None:
         """Delete everything linked to a pseudonym (turn statistics never are)."""
         with self.session() as session, session.begin():

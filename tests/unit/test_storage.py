@@ -44,9 +44,10 @@ def test_migrations_create_the_schema_and_are_idempotent(database):
 def test_a_returning_participant_is_counted_once(database):
     database.migrate()
     day1, day2 = dt.date(2026, 11, 1), dt.date(2026, 11, 2)
-    database.record_turn("p1_a", "console", "greet", False, False, 12, today=day1)
-    database.record_turn("p1_a", "console", "ask_hotline", False, False, 15, today=day2)
-    database.record_turn("p1_b", "console", "danger_now", True, False, 9, today=day2)
+    with database.session() as session, session.begin():
+        add_turn(session, "p1_a", "console", "greet", False, False, 12, today=day1)
+        add_turn(session, "p1_a", "console", "ask_hotline", False, False, 15, today=day2)
+        add_turn(session, "p1_b", "console", "danger_now", True, False, 9, today=day2)
     assert database.count_participants() == 2
     with database.engine.connect() as connection:
         rows = connection.execute(text(
