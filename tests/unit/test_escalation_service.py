@@ -6,10 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import select, update
 
 from bot.escalation import crypto
 from bot.escalation.crypto import PrivateIdentity, SealContext, TamperError
@@ -28,7 +27,6 @@ from bot.escalation.service import (
 from bot.escalation.tables import Case, CaseItem, StaffKey, SubjectKey
 from bot.storage import Database
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BODY = {"share": "note", "note": "chồng tôi đánh tôi tối qua", "transcript": [],
         "contact": {"method": "chat", "phone": None, "window": None}, "risk": "danger",
         "channel": "telegram"}
@@ -43,26 +41,6 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += dt.timedelta(**delta)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database(request, tmp_path):
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'antam.db'}")
-        db.migrate()
-        yield db
-        return
-    schema = f"antam_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES)
-    with admin.begin() as connection:
-        connection.execute(text(f'create schema "{schema}"'))
-    db = Database(f"{POSTGRES}?options=-csearch_path%3D{schema}")
-    db.migrate()
-    yield db
-    db.engine.dispose()
-    with admin.begin() as connection:
-        connection.execute(text(f'drop schema "{schema}" cascade'))
-    admin.dispose()
 
 
 class Desk:
@@ -100,6 +78,7 @@ class Desk:
 
 @pytest.fixture
 def desk(database) -> Desk:
+    database.migrate()
     return Desk(database)
 
 

@@ -4,34 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import uuid
 from functools import partial
 
-import pytest
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import func, inspect, select, text
 
-from bot.storage import Database, ExitLog, ExitMessage, TurnStat
+from bot.storage import ExitLog, ExitMessage, TurnStat
 from bot.storage.database import add_turn
 from bot.storage.write_behind import WriteBehind
-
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database(request, tmp_path):
-    if request.param == "sqlite":
-        yield Database(f"sqlite:///{tmp_path / 'antam.db'}")
-        return
-    schema = f"antam_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES)
-    with admin.begin() as connection:
-        connection.execute(text(f'create schema "{schema}"'))
-    db = Database(f"{POSTGRES}?options=-csearch_path%3D{schema}")
-    yield db
-    db.engine.dispose()
-    with admin.begin() as connection:
-        connection.execute(text(f'drop schema "{schema}" cascade'))
-    admin.dispose()
 
 
 def test_migrations_create_the_schema_and_are_idempotent(database):

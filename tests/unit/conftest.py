@@ -1,0 +1,31 @@
+"""Shared unit-test fixtures."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.storage import Database
+
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request, tmp_path):
+    """An empty database, not yet migrated: SQLite (default) and the real PostgreSQL
+    (production), each PostgreSQL test in a schema of its own."""
+    if request.param == "sqlite":
+        yield Database(f"sqlite:///{tmp_path / 'antam.db'}")
+        return
+    schema = f"antam_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(POSTGRES)
+    with admin.begin() as connection:
+        connection.execute(text(f'create schema "{schema}"'))
+    db = Database(f"{POSTGRES}?options=-csearch_path%3D{schema}")
+    yield db
+    db.engine.dispose()
+    with admin.begin() as connection:
+        connection.execute(text(f'drop schema "{schema}" cascade'))
+    admin.dispose()
