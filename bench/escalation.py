@@ -29,8 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.escalation import crypto  # noqa: E402
-from bot.escalation.crypto import PrivateIdentity, PublicIdentity, SealContext  # noqa: E402
-from bot.escalation.service import login_message  # noqa: E402
+from bot.escalation.crypto import (  # noqa: E402
+    PrivateIdentity,
+    PublicIdentity,
+    SealContext,
+    login_message,  # noqa: E402
+)
 from tests.fakes.telegram_api import TelegramStandIn  # noqa: E402
 
 LEVELS = tuple(int(n) for n in os.environ.get("BENCH_COUNSELORS", "1,10,50").split(","))
@@ -63,23 +67,26 @@ def _percentiles(values: list[float]) -> tuple[float, float]:
 
 def _enrol(hub, admin: PrivateIdentity, admin_principal, index: int) -> PublicIdentity:
     service = hub.service
-    staff_id, code = service.invite(admin_principal, f"Tư vấn viên {index}", "counselor")
+    staff_id, code = service.staff.invite(admin_principal, f"Tư vấn viên {index}", "counselor")
     identity = PrivateIdentity.generate()
-    service.enrol(code, identity.public())
-    service.approve(admin_principal, identity.public().key_id,
+    service.staff.enrol(code, identity.public())
+    service.staff.approve(admin_principal, identity.public().key_id,
                     crypto.sign_approval(admin, identity.public(), staff_id, "counselor"))
     key_id = identity.public().key_id
-    nonce = service.challenge(key_id)
-    token, _, _ = service.login(key_id, nonce, identity.sign(login_message(nonce, key_id)))
-    service.set_notify_chat(service.authenticate(token), f"telegram:{FIRST_CHAT + index}")
+    nonce = service.sessions.challenge(key_id)
+    token, _, _ = service.sessions.login(key_id, nonce,
+                                         identity.sign(login_message(nonce, key_id)))
+    service.staff.set_notify_chat(service.sessions.authenticate(token),
+                                  f"telegram:{FIRST_CHAT + index}")
     return identity.public()
 
 
 def _admin_principal(hub, admin: PrivateIdentity):
     key_id = PublicIdentity(b"", admin.public().ed25519).key_id
-    nonce = hub.service.challenge(key_id)
-    token, _, _ = hub.service.login(key_id, nonce, admin.sign(login_message(nonce, key_id)))
-    return hub.service.authenticate(token)
+    nonce = hub.service.sessions.challenge(key_id)
+    token, _, _ = hub.service.sessions.login(key_id, nonce,
+                                             admin.sign(login_message(nonce, key_id)))
+    return hub.service.sessions.authenticate(token)
 
 
 def _encryption_cost(hub, recipients: list[PublicIdentity]) -> tuple[float, float]:
@@ -91,7 +98,7 @@ def _encryption_cost(hub, recipients: list[PublicIdentity]) -> tuple[float, floa
     seal_ms = (time.perf_counter() - started) * 1000 / 20
     started = time.perf_counter()
     for _ in range(20):
-        hub.service.recipients()
+        hub.service.staff.recipients()
     return seal_ms, (time.perf_counter() - started) * 1000 / 20
 
 

@@ -11,7 +11,7 @@ from bot.escalation.envelope import Keyring
 from bot.escalation.hub import EscalationHub
 from bot.escalation.outbox import Outbox
 from bot.escalation.policy import EscalationPolicy, admin_keys_from_env, data_keyring
-from bot.escalation.service import CaseService
+from bot.escalation.service import build_service
 from bot.handlers.telegram import TelegramChannel, TelegramSettings
 from bot.handlers.zalo import ZaloChannel, ZaloSettings
 from bot.rasa_client import RasaClient
@@ -46,8 +46,8 @@ def build_escalation(settings: Settings, database: Database,
             log.error("message %r unavailable: using the embedded emergency reply", key)
             return EMBEDDED_EMERGENCY
 
-    service = CaseService(database, keyring or data_keyring(settings.var_dir),
-                          admin_keys_from_env(), EscalationPolicy.from_env())
+    service = build_service(database, keyring or data_keyring(settings.var_dir),
+                            admin_keys_from_env(), EscalationPolicy.from_env())
     return EscalationHub(service, Outbox(), message)
 
 

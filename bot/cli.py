@@ -249,10 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("keys", "indicators"):
         service = build_escalation(settings, build_database(settings)).service
         if args.command == "keys":
-            print(f"re-wrapped {service.rotate_data_keys()} data keys")
+            print(f"re-wrapped {service.vault.rotate()} data keys")
         else:
             print(json.dumps({name: suppress_small(counts) for name, counts
-                              in service.indicators().items()}, indent=1))
+                              in service.indicators.summary().items()}, indent=1))
         return 0
     return _content_check(settings)
 

@@ -21,8 +21,9 @@ from tornado.httpserver import HTTPServer
 from tornado.web import Application, HTTPError, RequestHandler, stream_request_body
 
 from bot.escalation.crypto import CryptoError, PublicIdentity
+from bot.escalation.errors import EscalationError, Unauthorized
 from bot.escalation.hub import EscalationHub
-from bot.escalation.service import EscalationError, Principal, Unauthorized
+from bot.escalation.views import Principal
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ class _Endpoint(RequestHandler):
         return token.strip()
 
     async def principal(self) -> Principal:
-        return await self.hub.run(self.hub.service.authenticate, self.token())
+        return await self.hub.run(self.hub.service.sessions.authenticate, self.token())
 
     # ----------------------------------------------------------------- errors
 
@@ -204,26 +205,26 @@ async def _spec(h: _Endpoint) -> Result:
 async def _enrol(h: _Endpoint) -> Result:
     doc = h.body()
     code, identity = _text(doc, "code", 100), _identity(doc)
-    staff_id, key_id = await h.hub.run(h.hub.service.enrol, code, identity)
+    staff_id, key_id = await h.hub.run(h.hub.service.staff.enrol, code, identity)
     return 201, {"staff_id": staff_id, "key_id": key_id, "fingerprint": identity.fingerprint()}
 
 
 async def _challenge(h: _Endpoint) -> Result:
     key_id = _text(h.body(), "key_id", 64)
-    return 200, {"nonce": await h.hub.run(h.hub.service.challenge, key_id)}
+    return 200, {"nonce": await h.hub.run(h.hub.service.sessions.challenge, key_id)}
 
 
 async def _login(h: _Endpoint) -> Result:
     doc = h.body()
     key_id, nonce, signature = (_text(doc, name, 200) for name in ("key_id", "nonce",
                                                                     "signature"))
-    token, expires, role = await h.hub.run(h.hub.service.login, key_id, nonce, signature)
+    token, expires, role = await h.hub.run(h.hub.service.sessions.login, key_id, nonce, signature)
     return 200, {"token": token, "expires_at": _iso(expires), "role": role}
 
 
 async def _logout(h: _Endpoint) -> Result:
     await h.principal()
-    await h.hub.run(h.hub.service.logout, h.token())
+    await h.hub.run(h.hub.service.sessions.logout, h.token())
     return 204, None
 
 
@@ -240,13 +241,13 @@ async def _set_notify(h: _Endpoint) -> Result:
     address = _text(doc, "address", 40, optional=True)
     if address is not None and not _NOTIFY_RE.match(address):
         raise BadInput("address must be 'telegram:<chat id>' or null")
-    await h.hub.run(h.hub.service.set_notify_chat, who, address)
+    await h.hub.run(h.hub.service.staff.set_notify_chat, who, address)
     return 200, {"address": address}
 
 
 async def _add_key(h: _Endpoint) -> Result:
     who, identity = await h.principal(), _identity(h.body())
-    key_id = await h.hub.run(h.hub.service.add_key, who, identity)
+    key_id = await h.hub.run(h.hub.service.staff.add_key, who, identity)
     return 201, {"key_id": key_id, "fingerprint": identity.fingerprint(), "status": "pending"}
 
 
@@ -255,11 +256,11 @@ async def _keys(h: _Endpoint) -> Result:
     status = h.get_query_argument("status", None)
     if status is not None and status not in KEY_STATUSES:
         raise BadInput(f"status must be one of {', '.join(KEY_STATUSES)}")
-    return 200, {"keys": await h.hub.run(h.hub.service.keys, status)}
+    return 200, {"keys": await h.hub.run(h.hub.service.staff.keys, status)}
 
 
 async def _queue(h: _Endpoint) -> Result:
-    cases = await h.hub.run(h.hub.service.queue, await h.principal())
+    cases = await h.hub.run(h.hub.service.cases.queue, await h.principal())
     return 200, {"cases": [case.as_json() for case in cases]}
 
 
@@ -269,7 +270,7 @@ async def _claim(h: _Endpoint, code: str) -> Result:
 
 
 async def _read(h: _Endpoint, code: str) -> Result:
-    return 200, await h.hub.run(h.hub.service.read, await h.principal(), code)
+    return 200, await h.hub.run(h.hub.service.cases.read, await h.principal(), code)
 
 
 async def _reply(h: _Endpoint, code: str) -> Result:
@@ -289,18 +290,18 @@ async def _close(h: _Endpoint, code: str) -> Result:
 async def _invite(h: _Endpoint) -> Result:
     who, doc = await h.principal(), h.body()
     name, role = _text(doc, "display_name", 200), _text(doc, "role", 32)
-    staff_id, code = await h.hub.run(h.hub.service.invite, who, name, role)
+    staff_id, code = await h.hub.run(h.hub.service.staff.invite, who, name, role)
     return 201, {"staff_id": staff_id, "enrolment_code": code}
 
 
 async def _approve(h: _Endpoint, key_id: str) -> Result:
     who, doc = await h.principal(), h.body()
-    await h.hub.run(h.hub.service.approve, who, key_id, _text(doc, "signature", 200))
+    await h.hub.run(h.hub.service.staff.approve, who, key_id, _text(doc, "signature", 200))
     return 200, {"key_id": key_id, "status": "active"}
 
 
 async def _remove(h: _Endpoint, staff_id: str) -> Result:
-    await h.hub.run(h.hub.service.remove_staff, await h.principal(), staff_id)
+    await h.hub.run(h.hub.service.staff.remove, await h.principal(), staff_id)
     return 204, None
 
 
@@ -309,7 +310,7 @@ async def _audit(h: _Endpoint) -> Result:
     raw = h.get_query_argument("limit", "200")
     if not raw.isdigit() or not 1 <= int(raw) <= 1000:
         raise BadInput("limit must be an integer from 1 to 1000")
-    return 200, {"events": await h.hub.run(h.hub.service.audit_log, who, int(raw))}
+    return 200, {"events": await h.hub.run(h.hub.service.audit.read, who, int(raw))}
 
 
 _SEGMENT = r"([^/]{1,100})"

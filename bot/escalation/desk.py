@@ -15,9 +15,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from bot.escalation.errors import NoCounselors
 from bot.escalation.hub import EscalationHub
 from bot.escalation.policy import RISK_RANK
-from bot.escalation.service import NoCounselors
 from bot.replies import Reply
 
 PREFIX = "/counselor_"
@@ -80,7 +80,7 @@ class CounselorDesk:
 
     async def start(self, pseudonym: str) -> tuple[Reply, ...]:
         """The user asked for a person: begin the intake, unless a case is already open."""
-        case = await self.hub.run(self.hub.service.active_case, subject_of(pseudonym))
+        case = await self.hub.run(self.hub.service.cases.active_case, subject_of(pseudonym))
         if case is not None:
             return (self.hub.message("escalate_already_open", code=case.code),)
         self._intakes[pseudonym] = Intake(risk=self._recent_risk(pseudonym))
@@ -108,14 +108,14 @@ class CounselorDesk:
             return False
         if await self.hub.relay_from_user(subject, text):
             return True
-        if await self.hub.run(self.hub.service.active_case, subject) is None:
+        if await self.hub.run(self.hub.service.cases.active_case, subject) is None:
             self._open.discard(subject)
         return False
 
     async def _open_subjects(self) -> set[str]:
         now = time.monotonic()
         if now - self._open_loaded_at >= OPEN_RELOAD_S:
-            self._open = set(await self.hub.run(self.hub.service.open_subjects))
+            self._open = set(await self.hub.run(self.hub.service.cases.open_subjects))
             self._open_loaded_at = now
         return self._open
 

@@ -15,7 +15,8 @@ from functools import partial
 from typing import Any
 
 from bot.escalation.outbox import Outbox
-from bot.escalation.service import CaseService, Principal, Ticket
+from bot.escalation.service import EscalationService
+from bot.escalation.views import Principal, Ticket
 from bot.replies import Reply
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def _fill(reply: Reply, **values: Any) -> Reply:
 
 
 class EscalationHub:
-    def __init__(self, service: CaseService, outbox: Outbox, render: Render):
+    def __init__(self, service: EscalationService, outbox: Outbox, render: Render):
         self.service = service
         self.outbox = outbox
         self._render = render
@@ -46,14 +47,14 @@ class EscalationHub:
     # ----------------------------------------------------------------- user side
 
     async def open_case(self, subject: str, address: str, risk: str, body: dict) -> Ticket:
-        ticket = await self.run(self.service.open_case, subject, address, risk, body)
+        ticket = await self.run(self.service.cases.open_case, subject, address, risk, body)
         await self.notify_staff("counselor_new_case", code=ticket.code,
                                 risk=RISK_LABELS[ticket.risk])
         return ticket
 
     async def relay_from_user(self, subject: str, text: str) -> bool:
         """True if a counselor holds the user's case and the message went to them."""
-        relayed = await self.run(self.service.user_message, subject, text)
+        relayed = await self.run(self.service.cases.user_message, subject, text)
         if relayed is None:
             return False
         case, addresses = relayed
@@ -62,12 +63,12 @@ class EscalationHub:
         return True
 
     async def user_end(self, subject: str) -> list[str]:
-        ended = await self.run(self.service.user_end, subject)
+        ended = await self.run(self.service.cases.user_end, subject)
         await self._tell_counselors_user_left(ended)
         return [code for code, _ in ended]
 
     async def shred(self, subject: str) -> None:
-        await self._tell_counselors_user_left(await self.run(self.service.shred, subject))
+        await self._tell_counselors_user_left(await self.run(self.service.retention.shred, subject))
 
     async def _tell_counselors_user_left(self, ended: list[tuple[str, str | None]]) -> None:
         for code, to in ended:
@@ -77,7 +78,7 @@ class EscalationHub:
     # ----------------------------------------------------------------- counselor side
 
     async def claim(self, principal: Principal, code: str):
-        case, routing = await self.run(self.service.claim, principal, code)
+        case, routing = await self.run(self.service.cases.claim, principal, code)
         if routing:
             await self.outbox.send(routing, self.message(
                 "escalate_claimed", code=case.code, counselor=principal.display_name))
@@ -85,7 +86,7 @@ class EscalationHub:
 
     async def counselor_reply(self, principal: Principal, code: str, text: str) -> bool:
         """Store the reply sealed and deliver it; False if the user can no longer be reached."""
-        routing = await self.run(self.service.counselor_message, principal, code, text)
+        routing = await self.run(self.service.cases.counselor_message, principal, code, text)
         if routing is None:
             return False
         return await self.outbox.send(routing, self.message(
@@ -93,14 +94,14 @@ class EscalationHub:
 
     async def close(self, principal: Principal, code: str, outcome: str,
                     referred_to: str | None = None) -> None:
-        routing = await self.run(self.service.close, principal, code, outcome, referred_to)
+        routing = await self.run(self.service.cases.close, principal, code, outcome, referred_to)
         if routing:
             await self.outbox.send(routing, self.message("escalate_closed", code=code.upper()))
 
     async def notify_staff(self, key: str, roles: tuple[str, ...] = ("counselor", "supervisor"),
                            **values: Any) -> int:
         """Notify staff on their messenger: code and risk only. Returns how many got it."""
-        addresses = await self.run(self.service.notify_addresses, roles)
+        addresses = await self.run(self.service.staff.notify_addresses, roles)
         reply = self.message(key, **values)
         sent = await asyncio.gather(*(self.outbox.send(to, reply) for to in addresses))
         return sum(sent)
@@ -109,7 +110,7 @@ class EscalationHub:
 
     async def tick(self) -> None:
         """Re-notify and escalate waiting cases, tell waiting users, purge old cases."""
-        for reminder in await self.run(self.service.due_reminders):
+        for reminder in await self.run(self.service.cases.due_reminders):
             risk = RISK_LABELS[reminder.risk]
             if reminder.kind == "escalate":
                 await self.notify_staff("supervisor_escalation", ("supervisor",),
@@ -120,7 +121,7 @@ class EscalationHub:
             if reminder.routing:
                 await self.outbox.send(reminder.routing,
                                        self.message("escalate_still_waiting", code=reminder.code))
-        purged = await self.run(self.service.purge)
+        purged = await self.run(self.service.retention.purge)
         if purged:
             log.info("retention: purged %d cases", purged)
 

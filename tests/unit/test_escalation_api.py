@@ -26,7 +26,7 @@ from bot.escalation.envelope import Keyring
 from bot.escalation.hub import EscalationHub
 from bot.escalation.outbox import Outbox
 from bot.escalation.policy import EscalationPolicy
-from bot.escalation.service import CaseService
+from bot.escalation.service import EscalationService, build_service
 from bot.escalation.tables import Case, CaseItem, Staff, StaffKey
 from bot.replies import Reply
 from bot.storage import Database
@@ -76,7 +76,7 @@ class Person:
 class World:
     tmp: Path
     database: Database
-    service: CaseService
+    service: EscalationService
     hub: EscalationHub
     clock: Clock
     url: str
@@ -181,8 +181,8 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     database = Database(f"sqlite:///{tmp_path / 'a.db'}")
     database.migrate()
     clock = Clock()
-    service = CaseService(database, Keyring.from_spec(Keyring.generate_spec()), (admin_key,),
-                          EscalationPolicy(session_minutes=60), clock=clock)
+    service = build_service(database, Keyring.from_spec(Keyring.generate_spec()), (admin_key,),
+                            EscalationPolicy(session_minutes=60), clock=clock)
     outbox = Outbox()
     hub = EscalationHub(service, outbox, lambda key: Reply(TEMPLATES.get(key, key)))
     port = free_port()
@@ -357,7 +357,7 @@ def test_unexpected_errors_answer_500_and_log_only_the_type(world: World,
     def broken(*_):
         raise RuntimeError("Chồng tôi đánh tôi")
 
-    monkeypatch.setattr(world.service, "keys", broken)
+    monkeypatch.setattr(world.service.staff, "keys", broken)
     response = world.http("GET", "/keys", lan.token)
     assert response.status_code == 500 and response.json() == {"error": "internal"}
     assert response.headers["cache-control"] == "no-store"

@@ -9,13 +9,13 @@ import json
 import pytest
 
 from bot.escalation import crypto
-from bot.escalation.crypto import PrivateIdentity, PublicIdentity, SealContext
+from bot.escalation.crypto import PrivateIdentity, PublicIdentity, SealContext, login_message
 from bot.escalation.desk import CounselorDesk, normalise_phone
 from bot.escalation.envelope import Keyring
 from bot.escalation.hub import EscalationHub
 from bot.escalation.outbox import Outbox
 from bot.escalation.policy import EscalationPolicy
-from bot.escalation.service import CaseService, login_message
+from bot.escalation.service import build_service
 from bot.replies import Reply
 from bot.storage import Database
 from common.content import ContentStore, render
@@ -34,7 +34,7 @@ class World:
         database.migrate()
         self.admin = PrivateIdentity.generate()
         self.now = dt.datetime(2026, 11, 29, 8, 0)
-        self.service = CaseService(database, Keyring.from_spec(Keyring.generate_spec()),
+        self.service = build_service(database, Keyring.from_spec(Keyring.generate_spec()),
                                    (self.admin.public().ed25519,), EscalationPolicy(),
                                    clock=lambda: self.now)
         content = ContentStore(ROOT / "content")
@@ -51,22 +51,22 @@ class World:
         return [{"from": "user", "text": "chồng tôi đánh tôi"}]
 
     def login(self, identity: PrivateIdentity, key_id: str):
-        nonce = self.service.challenge(key_id)
-        token, _, _ = self.service.login(key_id, nonce,
+        nonce = self.service.sessions.challenge(key_id)
+        token, _, _ = self.service.sessions.login(key_id, nonce,
                                          identity.sign(login_message(nonce, key_id)))
-        return self.service.authenticate(token)
+        return self.service.sessions.authenticate(token)
 
     def counselor(self, name: str = "Chị Lan", role: str = "counselor",
                   chat: str = COUNSELOR_CHAT):
         admin = self.login(self.admin, PublicIdentity(b"", self.admin.public().ed25519).key_id)
-        staff_id, code = self.service.invite(admin, name, role)
+        staff_id, code = self.service.staff.invite(admin, name, role)
         identity = PrivateIdentity.generate()
-        self.service.enrol(code, identity.public())
-        self.service.approve(admin, identity.public().key_id,
+        self.service.staff.enrol(code, identity.public())
+        self.service.staff.approve(admin, identity.public().key_id,
                              crypto.sign_approval(self.admin, identity.public(), staff_id,
                                                   role))
         principal = self.login(identity, identity.public().key_id)
-        self.service.set_notify_chat(principal, f"telegram:{chat}")
+        self.service.staff.set_notify_chat(principal, f"telegram:{chat}")
         return identity, principal
 
     def say(self, text: str) -> list[str]:
@@ -103,13 +103,13 @@ def test_call_back_request_reaches_counselors_with_code_and_risk_only(world):
     confirm = world.say("/counselor_window_evening")[0]
     assert "đuôi 678" in confirm and "19:00–21:00" in confirm and "0912" not in confirm
     queued = world.say("/counselor_confirm")[0]
-    code = world.service.active_case(f"user:{USER}").code
+    code = world.service.cases.active_case(f"user:{USER}").code
     assert code in queued and "113" in queued
     [(chat, note)] = world.delivered
     assert chat == COUNSELOR_CHAT and code in note and "KHẨN CẤP" in note
     assert "dọa" not in note and "0912" not in note
-    world.service.claim(principal, code)
-    case = world.service.read(principal, code)
+    world.service.cases.claim(principal, code)
+    case = world.service.cases.read(principal, code)
     body = json.loads(crypto.open_sealed(case["items"][0]["sealed"], identity,
                                          SealContext(case["case_id"], 0, "case")))
     assert body["note"] == "anh ấy dọa sẽ quay lại tối nay"
@@ -124,7 +124,7 @@ def test_relay_after_a_claim_and_the_user_can_end_it(world):
     world.say("/counselor_share_transcript")
     world.say("/counselor_contact_chat")
     world.say("/counselor_confirm")
-    code = world.service.active_case(f"user:{USER}").code
+    code = world.service.cases.active_case(f"user:{USER}").code
     asyncio.run(world.hub.claim(principal, code))
     assert "Chị Lan" in world.delivered[-1][1] and world.delivered[-1][0] == "5550001234567"
     assert world.say("em vẫn ở đây") == ["Đã chuyển tới tư vấn viên. Họ sẽ trả lời bạn tại đây."]
@@ -142,12 +142,12 @@ def test_cancel_at_any_step_and_no_second_case(world):
     world.say("/counselor_start")
     world.say("/counselor_share_nothing")
     assert "Đã hủy" in world.say("/counselor_cancel")[0]
-    assert world.service.active_case(f"user:{USER}") is None
+    assert world.service.cases.active_case(f"user:{USER}") is None
     world.say("/counselor_start")
     world.say("/counselor_share_nothing")
     world.say("/counselor_contact_chat")
     world.say("/counselor_confirm")
-    code = world.service.active_case(f"user:{USER}").code
+    code = world.service.cases.active_case(f"user:{USER}").code
     assert code in world.say("/counselor_start")[0]  # already waiting: no duplicate
 
 
@@ -166,7 +166,7 @@ def test_wiping_ends_the_case_and_forgets_the_intake(world):
     world.say("/counselor_contact_chat")
     world.say("/counselor_confirm")
     asyncio.run(world.desk.forget(USER))
-    assert world.service.active_case(f"user:{USER}") is None
+    assert world.service.cases.active_case(f"user:{USER}") is None
     assert asyncio.run(world.desk.handle(USER, ADDRESS, "xin chào")) is None
 
 
@@ -177,7 +177,7 @@ def test_a_waiting_case_renotifies_tells_the_user_then_reaches_a_supervisor(worl
     world.say("/counselor_share_nothing")
     world.say("/counselor_contact_chat")
     world.say("/counselor_confirm")
-    code = world.service.active_case(f"user:{USER}").code
+    code = world.service.cases.active_case(f"user:{USER}").code
     world.delivered.clear()
     world.now += dt.timedelta(minutes=6)
     asyncio.run(world.hub.tick())

@@ -11,20 +11,19 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.escalation import crypto
-from bot.escalation.crypto import PrivateIdentity, SealContext, TamperError
+from bot.escalation.crypto import PrivateIdentity, SealContext, TamperError, login_message
 from bot.escalation.envelope import Keyring
-from bot.escalation.policy import EscalationPolicy
-from bot.escalation.service import (
-    CaseService,
+from bot.escalation.errors import (
     Conflict,
     EscalationError,
     Forbidden,
     NoCounselors,
-    Principal,
     Unauthorized,
-    login_message,
 )
+from bot.escalation.policy import EscalationPolicy
+from bot.escalation.service import build_service
 from bot.escalation.tables import Case, CaseItem, StaffKey, SubjectKey
+from bot.escalation.views import Principal
 from bot.storage import Database
 
 BODY = {"share": "note", "note": "chồng tôi đánh tôi tối qua", "transcript": [],
@@ -50,7 +49,7 @@ class Desk:
         self.admin = PrivateIdentity.generate()
         self.clock = Clock()
         self.data_keys = Keyring.generate_spec("k1")
-        self.service = CaseService(database, Keyring.from_spec(self.data_keys),
+        self.service = build_service(database, Keyring.from_spec(self.data_keys),
                                    (self.admin.public().ed25519,),
                                    EscalationPolicy(renotify_after_min=5, escalate_after_min=15,
                                                     retention_days=30), self.clock)
@@ -59,21 +58,21 @@ class Desk:
 
     def login(self, identity: PrivateIdentity, key_id: str | None = None) -> Principal:
         key_id = key_id or identity.public().key_id
-        nonce = self.service.challenge(key_id)
-        token, _, _ = self.service.login(key_id, nonce,
+        nonce = self.service.sessions.challenge(key_id)
+        token, _, _ = self.service.sessions.login(key_id, nonce,
                                          identity.sign(login_message(nonce, key_id)))
-        return self.service.authenticate(token)
+        return self.service.sessions.authenticate(token)
 
     def counselor(self, name: str, role: str = "counselor") -> tuple[PrivateIdentity, Principal]:
-        staff_id, code = self.service.invite(self.admin_principal, name, role)
+        staff_id, code = self.service.staff.invite(self.admin_principal, name, role)
         identity = PrivateIdentity.generate()
-        self.service.enrol(code, identity.public())
+        self.service.staff.enrol(code, identity.public())
         signature = crypto.sign_approval(self.admin, identity.public(), staff_id, role)
-        self.service.approve(self.admin_principal, identity.public().key_id, signature)
+        self.service.staff.approve(self.admin_principal, identity.public().key_id, signature)
         return identity, self.login(identity)
 
     def open(self, risk: str = "standard", subject: str = "user:p1"):
-        return self.service.open_case(subject, "telegram:5550001234567", risk, BODY)
+        return self.service.cases.open_case(subject, "telegram:5550001234567", risk, BODY)
 
 
 @pytest.fixture
@@ -84,7 +83,7 @@ def desk(database) -> Desk:
 
 def _open_item(desk: Desk, principal: Principal, identity: PrivateIdentity, code: str,
                item: int) -> bytes:
-    case = desk.service.read(principal, code)
+    case = desk.service.cases.read(principal, code)
     entry = next(i for i in case["items"] if i["item"] == item)
     return crypto.open_sealed(entry["sealed"], identity,
                               SealContext(case["case_id"], item, entry["direction"]))
@@ -97,7 +96,7 @@ def test_queue_puts_danger_first_then_the_oldest(desk):
     second = desk.open("standard")
     desk.clock.advance(minutes=1)
     urgent = desk.open("danger")
-    assert [c.code for c in desk.service.queue(lan)] == [urgent.code, first.code, second.code]
+    assert [c.code for c in desk.service.cases.queue(lan)] == [urgent.code, first.code, second.code]
     assert urgent.position == 1 and second.position == 2
 
 
@@ -105,10 +104,10 @@ def test_only_approved_counselors_can_open_the_case(desk):
     lan_key, lan = desk.counselor("Chị Lan")
     hoa_key, hoa = desk.counselor("Anh Hòa")
     ticket = desk.open("danger")
-    desk.service.claim(lan, ticket.code)
+    desk.service.cases.claim(lan, ticket.code)
     assert json.loads(_open_item(desk, lan, lan_key, ticket.code, 0))["note"] == BODY["note"]
     outsider = PrivateIdentity.generate()
-    case = desk.service.read(lan, ticket.code)
+    case = desk.service.cases.read(lan, ticket.code)
     with pytest.raises(TamperError):
         crypto.open_sealed(case["items"][0]["sealed"], outsider,
                            SealContext(case["case_id"], 0, "case"))
@@ -125,7 +124,7 @@ def test_two_counselors_claiming_at_once_exactly_one_wins(desk):
                   barrier: threading.Barrier = barrier, outcomes: list = outcomes) -> None:
             barrier.wait()
             try:
-                desk.service.claim(principal, code)
+                desk.service.cases.claim(principal, code)
                 outcomes.append("won")
             except Conflict:
                 outcomes.append("lost")
@@ -141,38 +140,38 @@ def test_two_counselors_claiming_at_once_exactly_one_wins(desk):
 def test_relay_is_sealed_both_ways_and_close_needs_a_listed_outcome(desk):
     key, lan = desk.counselor("Chị Lan")
     ticket = desk.open("danger")
-    assert desk.service.user_message("user:p1", "em sợ lắm") is None  # nobody holds it yet
-    desk.service.claim(lan, ticket.code)
-    desk.service.user_message("user:p1", "em sợ lắm")
-    routing = desk.service.counselor_message(lan, ticket.code, "Chị ở đây với em.")
+    assert desk.service.cases.user_message("user:p1", "em sợ lắm") is None  # nobody holds it yet
+    desk.service.cases.claim(lan, ticket.code)
+    desk.service.cases.user_message("user:p1", "em sợ lắm")
+    routing = desk.service.cases.counselor_message(lan, ticket.code, "Chị ở đây với em.")
     assert routing == "telegram:5550001234567"
     assert _open_item(desk, lan, key, ticket.code, 1).decode() == "em sợ lắm"
     assert _open_item(desk, lan, key, ticket.code, 2).decode() == "Chị ở đây với em."
     with pytest.raises(EscalationError):
-        desk.service.close(lan, ticket.code, "fixed_everything")
+        desk.service.cases.close(lan, ticket.code, "fixed_everything")
     with pytest.raises(EscalationError):
-        desk.service.close(lan, ticket.code, "referred")  # referred to whom?
-    desk.service.close(lan, ticket.code, "referred", "anh_duong_hoa_binh")
-    assert desk.service.outcome_counts() == {"referred": 1}
+        desk.service.cases.close(lan, ticket.code, "referred")  # referred to whom?
+    desk.service.cases.close(lan, ticket.code, "referred", "anh_duong_hoa_binh")
+    assert desk.service.indicators.outcome_counts() == {"referred": 1}
     with pytest.raises(Conflict):
-        desk.service.counselor_message(lan, ticket.code, "còn đó không?")
+        desk.service.cases.counselor_message(lan, ticket.code, "còn đó không?")
 
 
 def test_bad_requests_change_nothing(desk):
     _, lan = desk.counselor("Chị Lan")
     _, hoa = desk.counselor("Anh Hòa")
     ticket = desk.open()
-    desk.service.claim(lan, ticket.code)
+    desk.service.cases.claim(lan, ticket.code)
     with pytest.raises(Forbidden):
-        desk.service.counselor_message(hoa, ticket.code, "xin chào")  # not hers
+        desk.service.cases.counselor_message(hoa, ticket.code, "xin chào")  # not hers
     with pytest.raises(Forbidden):
-        desk.service.read(hoa, ticket.code)
-    desk.service.close(lan, ticket.code, "information_given")
+        desk.service.cases.read(hoa, ticket.code)
+    desk.service.cases.close(lan, ticket.code, "information_given")
     with pytest.raises(Conflict):
-        desk.service.claim(hoa, ticket.code)  # closed
+        desk.service.cases.claim(hoa, ticket.code)  # closed
     with pytest.raises(Forbidden):
-        desk.service.queue(desk.admin_principal)  # admins approve keys, they read no case
-    case = desk.service.read(lan, ticket.code)
+        desk.service.cases.queue(desk.admin_principal)  # admins approve keys, they read no case
+    case = desk.service.cases.read(lan, ticket.code)
     assert case["case"]["status"] == "closed" and case["case"]["outcome"] == "information_given"
     assert len(case["items"]) == 1
 
@@ -180,26 +179,27 @@ def test_bad_requests_change_nothing(desk):
 def test_a_session_expires(desk):
     identity, _ = desk.counselor("Chị Lan")
     key_id = identity.public().key_id
-    nonce = desk.service.challenge(key_id)
-    token, _, _ = desk.service.login(key_id, nonce, identity.sign(login_message(nonce, key_id)))
+    nonce = desk.service.sessions.challenge(key_id)
+    token, _, _ = desk.service.sessions.login(key_id, nonce,
+                                              identity.sign(login_message(nonce, key_id)))
     with pytest.raises(Unauthorized):  # a challenge is single-use
-        desk.service.login(key_id, nonce, identity.sign(login_message(nonce, key_id)))
+        desk.service.sessions.login(key_id, nonce, identity.sign(login_message(nonce, key_id)))
     desk.clock.advance(hours=9)
     with pytest.raises(Unauthorized, match="expired"):
-        desk.service.authenticate(token)
+        desk.service.sessions.authenticate(token)
 
 
 def test_a_removed_counselor_reads_no_new_case_and_cannot_log_in(desk):
     lan_key, lan = desk.counselor("Chị Lan")
     _, hoa = desk.counselor("Anh Hòa")
-    desk.service.remove_staff(desk.admin_principal, lan.staff_id)
+    desk.service.staff.remove(desk.admin_principal, lan.staff_id)
     ticket = desk.open("danger")
     with pytest.raises(Unauthorized):
         desk.login(lan_key)
     with pytest.raises(Unauthorized):
-        desk.service.authenticate("any-old-token")
-    desk.service.claim(hoa, ticket.code)
-    sealed = desk.service.read(hoa, ticket.code)
+        desk.service.sessions.authenticate("any-old-token")
+    desk.service.cases.claim(hoa, ticket.code)
+    sealed = desk.service.cases.read(hoa, ticket.code)
     assert lan_key.public().key_id not in {r["key_id"] for r in sealed["recipients"]}
     with pytest.raises(TamperError):
         crypto.open_sealed(sealed["items"][0]["sealed"], lan_key,
@@ -213,8 +213,8 @@ def test_a_key_without_an_admin_signature_receives_nothing(desk, database):
         session.execute(update(StaffKey).where(StaffKey.key_id == rogue_key.public().key_id)
                         .values(approval=crypto.b64e(b"\0" * 64)))
     ticket = desk.open("danger")
-    desk.service.claim(lan, ticket.code)
-    recipients = {r["key_id"] for r in desk.service.read(lan, ticket.code)["recipients"]}
+    desk.service.cases.claim(lan, ticket.code)
+    recipients = {r["key_id"] for r in desk.service.cases.read(lan, ticket.code)["recipients"]}
     assert rogue_key.public().key_id not in recipients
     with pytest.raises(Unauthorized):
         desk.login(rogue_key)
@@ -230,7 +230,7 @@ def test_tampering_in_the_database_is_detected(desk, database):
     _, hoa = desk.counselor("Anh Hòa")
     first, second = desk.open("danger", "user:p1"), desk.open("standard", "user:p2")
     for ticket in (first, second):
-        desk.service.claim(lan, ticket.code)
+        desk.service.cases.claim(lan, ticket.code)
     with database.session() as session, session.begin():
         ids = {c.code: c.id for c in session.scalars(select(Case))}
         moved = session.scalar(select(CaseItem).where(CaseItem.case_id == ids[first.code]))
@@ -252,26 +252,27 @@ def test_waiting_cases_renotify_then_escalate_once(desk):
     desk.counselor("Chị Lan")
     ticket = desk.open("danger")
     desk.clock.advance(minutes=4)
-    assert desk.service.due_reminders() == []
+    assert desk.service.cases.due_reminders() == []
     desk.clock.advance(minutes=1)
-    assert [(r.code, r.kind) for r in desk.service.due_reminders()] == [(ticket.code, "renotify")]
-    assert desk.service.due_reminders() == []
+    due = desk.service.cases.due_reminders()
+    assert [(r.code, r.kind) for r in due] == [(ticket.code, "renotify")]
+    assert desk.service.cases.due_reminders() == []
     desk.clock.advance(minutes=10)
-    kinds = sorted(r.kind for r in desk.service.due_reminders())
+    kinds = sorted(r.kind for r in desk.service.cases.due_reminders())
     assert kinds == ["escalate", "renotify"]
     desk.clock.advance(minutes=1)
-    assert desk.service.due_reminders() == []
+    assert desk.service.cases.due_reminders() == []
 
 
 def test_retention_purges_finished_cases(desk, database):
     _, lan = desk.counselor("Chị Lan")
     ticket = desk.open()
-    desk.service.claim(lan, ticket.code)
-    desk.service.close(lan, ticket.code, "information_given")
+    desk.service.cases.claim(lan, ticket.code)
+    desk.service.cases.close(lan, ticket.code, "information_given")
     desk.clock.advance(days=29)
-    assert desk.service.purge() == 0
+    assert desk.service.retention.purge() == 0
     desk.clock.advance(days=2)
-    assert desk.service.purge() == 1
+    assert desk.service.retention.purge() == 1
     with database.session() as session:
         assert session.scalars(select(CaseItem)).all() == []
 
@@ -279,29 +280,29 @@ def test_retention_purges_finished_cases(desk, database):
 def test_wiping_shreds_the_subject_key_and_unlinks_the_case(desk, database):
     _, lan = desk.counselor("Chị Lan")
     ticket = desk.open("danger", "user:p1")
-    desk.service.claim(lan, ticket.code)
-    desk.service.user_message("user:p1", "em sợ lắm")
+    desk.service.cases.claim(lan, ticket.code)
+    desk.service.cases.user_message("user:p1", "em sợ lắm")
     with database.session() as session:
         wrapped_routing = session.scalar(select(Case.routing))
-    desk.service.shred("user:p1")
+    desk.service.retention.shred("user:p1")
     with database.session() as session:
         case = session.scalar(select(Case))
         assert case.subject is None and case.routing is None and case.status == "ended"
         assert session.get(SubjectKey, "user:p1") is None
         assert session.scalars(select(CaseItem)).all() == []
     assert wrapped_routing and b"5550001234567" not in wrapped_routing
-    assert desk.service.active_case("user:p1") is None
+    assert desk.service.cases.active_case("user:p1") is None
 
 
 def test_key_rotation_rewraps_subject_keys(desk):
     _, lan = desk.counselor("Chị Lan")
     ticket = desk.open("danger")
     newest = Keyring.generate_spec("k2")
-    desk.service._keyring = Keyring.from_spec(f"{newest},{desk.data_keys}")  # new key first
-    assert desk.service.rotate_data_keys() == 1
-    desk.service._keyring = Keyring.from_spec(newest)  # then the old key is dropped
+    desk.service.vault._keyring = Keyring.from_spec(f"{newest},{desk.data_keys}")  # new first
+    assert desk.service.vault.rotate() == 1
+    desk.service.vault._keyring = Keyring.from_spec(newest)  # then the old key is dropped
     # The user's address is still readable, under the new key only.
-    assert desk.service.claim(lan, ticket.code)[1] == "telegram:5550001234567"
+    assert desk.service.cases.claim(lan, ticket.code)[1] == "telegram:5550001234567"
 
 
 def test_indicators_count_requests_and_outcomes_and_hide_small_cells(desk):
@@ -310,10 +311,10 @@ def test_indicators_count_requests_and_outcomes_and_hide_small_cells(desk):
     _, lan = desk.counselor("Chị Lan")
     for risk in ("danger", "standard", "standard"):
         ticket = desk.open(risk)
-        desk.service.claim(lan, ticket.code)
-        desk.service.close(lan, ticket.code, "information_given")
+        desk.service.cases.claim(lan, ticket.code)
+        desk.service.cases.close(lan, ticket.code, "information_given")
     desk.open("self_harm")
-    figures = desk.service.indicators()
+    figures = desk.service.indicators.summary()
     assert figures["requests_by_risk"] == {"danger": 1, "standard": 2, "self_harm": 1}
     assert figures["requests_by_status"] == {"closed": 3, "queued": 1}
     assert figures["outcomes"] == {"information_given": 3}

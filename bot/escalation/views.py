@@ -1,0 +1,86 @@
+"""Value objects the escalation parts hand to their callers: never case content."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from bot.escalation.errors import EscalationError, Forbidden
+from bot.escalation.policy import READER_ROLES
+from bot.escalation.tables import Case
+
+_MAX_NAME = 80
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, as established by a verified session."""
+
+    staff_id: str
+    role: str
+    key_id: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """What a counselor may see of a case without opening it: never content."""
+
+    code: str
+    risk: str
+    status: str
+    created_at: dt.datetime
+    claimed_by: str | None
+    outcome: str | None
+
+    def as_json(self) -> dict:
+        return {"code": self.code, "risk": self.risk, "status": self.status,
+                "created_at": self.created_at.isoformat() + "Z",
+                "claimed_by": self.claimed_by, "outcome": self.outcome}
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What the user is told after asking for a counselor."""
+
+    case_id: str
+    code: str
+    risk: str
+    position: int  # 1 = next in line
+    expected_wait_min: int
+
+
+@dataclass(frozen=True)
+class Reminder:
+    code: str
+    risk: str
+    kind: str  # "renotify" (counselors again, the user told) or "escalate" (supervisors)
+    routing: str | None
+
+
+def case_view(case: Case, names: dict[str, str] | None = None) -> CaseView:
+    claimed = (names or {}).get(case.claimed_by or "", case.claimed_by)
+    return CaseView(case.code, case.risk, case.status, case.created_at, claimed, case.outcome)
+
+
+def require_role(principal: Principal, role: str) -> None:
+    if principal.role != role:
+        raise Forbidden(f"this needs the {role} role")
+
+
+def require_staff(principal: Principal) -> None:
+    """Admins from ANTAM_ADMIN_KEYS have no staff record: no keys or chats to manage."""
+    if principal.staff_id.startswith("admin:"):
+        raise Forbidden("an admin key from the environment has no staff record")
+
+
+def require_reader(principal: Principal) -> None:
+    if principal.role not in READER_ROLES:
+        raise Forbidden("this needs the counselor or supervisor role")
+
+
+def clean_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name or len(name) > _MAX_NAME:
+        raise EscalationError(f"a display name needs 1–{_MAX_NAME} characters")
+    return name
