@@ -4,12 +4,15 @@ Every channel hands its messages to ``ConversationCore.handle`` and renders
 the ``TurnResult`` it gets back. Per message:
 
 1. clean the input (NFC, no control characters); empty input gets a prompt;
+   a reserved command (quick exit, wiping one's data) is carried out at once, in
+   every state: no counselor relay or Rasa reads it first;
 2. run the crisis safety net, which never depends on Rasa;
 3. ask Rasa (through the An Tâm input channel) under a pseudonym, with a timeout;
 4. on any Rasa failure answer in degraded mode: the emergency reply for a
    crisis, otherwise an apology with the contacts;
 5. put exactly one emergency reply first when the net or the model sees a crisis;
-6. carry out data wipes the answer asks for, and record anonymous statistics.
+6. carry out data wipes the answer asks for, report honestly whether they went
+   through, and record anonymous statistics.
 
 Message text is never stored or logged.
 """
@@ -19,9 +22,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
+from bot.commands import payload_of, reserved_action
 from bot.escalation.desk import CounselorDesk
 from bot.escalation.outbox import Outbox, address
 from bot.pseudonym import pseudonymise
@@ -31,6 +35,7 @@ from bot.safety import EMBEDDED_EMERGENCY, SafetyNet
 from bot.storage import Database
 from bot.storage.database import add_turn
 from bot.storage.write_behind import WriteBehind
+from bot.wipe import Wipe
 from common.content import ContentError, ContentStore, render
 from common.intents import CRISIS_INTENTS
 from common.textnorm import clean
@@ -39,8 +44,6 @@ log = logging.getLogger(__name__)
 
 # Rasa sees at most this much; the safety net always reads the whole message.
 MAX_NLU_CHARS = 1000
-# Channel actions after which nothing of the conversation may remain in Rasa.
-WIPING_ACTIONS = frozenset({"quick_exit", "delete_my_data"})
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,23 @@ class ConversationCore:
         self._db = database
         self._key = pseudonym_key
         self._writes = WriteBehind(database) if database is not None else None
+        self.wipe = self._data_wipe()
+        self.exit = Wipe([("conversation", self._forget_conversation)]
+                         + ([("escalation", desk.leave)] if desk else []))
+
+    def _data_wipe(self) -> Wipe:
+        """/xoa: every place that holds something of the person; channels add theirs."""
+        steps = [("statistics", lambda _: self.drain()),
+                 ("conversation", self._forget_conversation)]
+        if self._desk is not None:
+            steps.append(("escalation", self._desk.forget))
+        if self._db is not None:
+            steps.append(("records", partial(asyncio.to_thread, self._db.forget)))
+            return Wipe(steps, last=("scrub", lambda _: asyncio.to_thread(self._db.scrub)))
+        return Wipe(steps)
+
+    async def _forget_conversation(self, pseudonym: str) -> bool:
+        return await self._nlu.forget(pseudonym)
 
     def pseudonym(self, channel: str, user_id: str) -> str:
         return pseudonymise(self._key, channel, user_id)
@@ -94,11 +114,12 @@ class ConversationCore:
         pseudonym = self.pseudonym(message.channel, message.user_id)
         result = await self._answer(clean(message.text), pseudonym,
                                     address(message.channel, message.user_id))
-        await self._carry_out(result.actions, pseudonym)
+        result = await self._carry_out(result, pseudonym)
         latency_ms = int((time.perf_counter() - started) * 1000)
-        log.info("turn channel=%s user=%s intent=%s crisis=%s degraded=%s ms=%d",
-                 message.channel, pseudonym[:12], result.intent, result.crisis,
-                 result.degraded, latency_ms)
+        # No per-person identifier: a log of sensitive intents per pseudonym would be a
+        # history that /xoa cannot remove.
+        log.info("turn channel=%s intent=%s crisis=%s degraded=%s ms=%d",
+                 message.channel, result.intent, result.crisis, result.degraded, latency_ms)
         if "delete_my_data" not in result.actions:
             self._record_later(pseudonym, message.channel, result, latency_ms)
         return result
@@ -119,6 +140,10 @@ class ConversationCore:
     async def _answer(self, text: str, pseudonym: str, to: str) -> TurnResult:
         if not text:
             return TurnResult(replies=(self.render("empty_input"),))
+        action = reserved_action(text)
+        if action is not None:
+            return self._reserved(action)
+        text = payload_of(text)
         net = self._safety.assess(text)
         if self._desk is not None:
             # Intake answers and relayed messages go to the desk, never to Rasa.
@@ -160,23 +185,26 @@ class ConversationCore:
             log.error("escalation desk failed: %s", type(error).__name__)
             return (self.render("escalate_no_counselors"),)
 
+    def _reserved(self, action: str) -> TurnResult:
+        """Quick exit and /xoa: never relayed, never waiting on Rasa."""
+        key = {"quick_exit": "quick_exit_done", "delete_my_data": "data_deleted"}[action]
+        return TurnResult(replies=(self.render(key),), intent=action, actions=(action,))
+
     def _degraded(self, net: str | None) -> TurnResult:
         if net:
             return TurnResult(replies=(self._safety.emergency_reply(net),), intent=net,
                               crisis=True, degraded=True)
         return TurnResult(replies=(self.render("degraded"),), degraded=True)
 
-    async def _carry_out(self, actions: tuple[str, ...], pseudonym: str) -> None:
-        """Wipe what the core holds; the channel then deletes what the platform holds."""
-        if WIPING_ACTIONS & set(actions):
-            await self._nlu.forget(pseudonym)
-        if self._desk is not None and "quick_exit" in actions:
-            await self._desk_step(self._desk.leave(pseudonym))
-        if self._desk is not None and "delete_my_data" in actions:
-            await self._desk_step(self._desk.forget(pseudonym))
-        if "delete_my_data" in actions and self._db is not None:
-            await self.drain()  # no statistics row may be written after the wipe
-            await asyncio.to_thread(self._db.forget, pseudonym)
+    async def _carry_out(self, result: TurnResult, pseudonym: str) -> TurnResult:
+        """Wipe what the core holds; the channel then deletes what the platform holds.
+        A wipe that did not fully go through is said so, and retried in the background."""
+        if "delete_my_data" in result.actions:
+            if not await self.wipe.run(pseudonym):
+                return replace(result, replies=(self.render("data_delete_failed"),))
+        elif "quick_exit" in result.actions:
+            await self.exit.run(pseudonym)  # the relay ends; failures are retried
+        return result
 
     def render(self, key: str) -> Reply:
         """Content message ``key`` as a reply, for channel notices (never raises)."""

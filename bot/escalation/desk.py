@@ -136,8 +136,12 @@ class CounselorDesk:
     async def _on_button(self, pseudonym: str, address: str, choice: str) -> tuple[Reply, ...]:
         if choice == "start":
             return await self.start(pseudonym)
-        if choice in ("cancel", "end"):
-            return await self._cancel(pseudonym, ended=choice == "end")
+        if choice == "end":  # ending a live chat takes a confirmed choice, never one tap
+            return (self.hub.message("escalate_end_confirm"),)
+        if choice == "continue":
+            return (self.hub.message("escalate_continue"),)
+        if choice in ("cancel", "end_confirm"):
+            return await self._cancel(pseudonym, ended=choice == "end_confirm")
         intake = self._intakes.get(pseudonym)
         if intake is None:  # an old button after a restart or a finished intake
             return await self.start(pseudonym)

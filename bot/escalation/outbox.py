@@ -14,7 +14,9 @@ from bot.replies import Reply
 
 log = logging.getLogger(__name__)
 
-Sender = Callable[[str, Reply], Awaitable[None]]
+# (chat id, reply, silent): a silent message arrives without sound or a lock-screen alert
+# where the platform allows it.
+Sender = Callable[[str, Reply, bool], Awaitable[None]]
 
 
 def address(channel: str, chat_id: str | int) -> str:
@@ -28,7 +30,7 @@ class Outbox:
     def register(self, channel: str, send: Sender) -> None:
         self._senders[channel] = send
 
-    async def send(self, to: str, reply: Reply) -> bool:
+    async def send(self, to: str, reply: Reply, silent: bool = False) -> bool:
         """Send one message; False (logged without the address) when it cannot go out."""
         channel, _, chat_id = to.partition(":")
         sender = self._senders.get(channel)
@@ -36,7 +38,7 @@ class Outbox:
             log.warning("no %s channel to deliver an escalation message", channel or "?")
             return False
         try:
-            await sender(chat_id, reply)
+            await sender(chat_id, reply, silent)
             return True
         except Exception as error:  # one failed delivery must not stop the others
             log.error("escalation delivery via %s failed: %s", channel, type(error).__name__)

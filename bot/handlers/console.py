@@ -36,7 +36,7 @@ class ConsoleChannel(Channel):
         self._session = uuid.uuid4().hex  # one conversation for all plain lines
         self._last_buttons: list[str] = []
 
-    async def _relay(self, chat_id: str, reply: Reply) -> None:
+    async def _relay(self, chat_id: str, reply: Reply, silent: bool = False) -> None:
         """A counselor's message, shown between turns."""
         if self.jsonl:
             self._write(json.dumps({"relay": reply.text, "to": chat_id}, ensure_ascii=False))

@@ -36,6 +36,8 @@ from telegram.ext import (
     filters,
 )
 
+from bot.commands import COMMANDS as TYPED_COMMANDS
+from bot.commands import payload_of
 from bot.core import ConversationCore, IncomingMessage
 from bot.handlers.base import Channel
 from bot.handlers.callback_tokens import CallbackTokens
@@ -49,15 +51,13 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DELETE_BATCH = 100  # deleteMessages takes 1–100 ids
 EXIT_LOG_FLUSH_S = 1.0  # ids wait in memory at most this long (a quick exit reads them too)
-COMMANDS = (
+# The commands Telegram lists in the chat's menu (every typed command works).
+MENU_COMMANDS = (
     ("start", "Bắt đầu và xem các lựa chọn"),
     ("menu", "Xem các lựa chọn"),
     ("thoat", "Thoát nhanh: xóa cuộc trò chuyện"),
     ("xoa", "Xóa mọi dữ liệu của tôi"),
 )
-# Commands and the payload the core understands for them.
-COMMAND_PAYLOADS = {"start": "/greet", "menu": "/ask_menu", "help": "/ask_menu",
-                    "thoat": "/quick_exit", "xoa": "/delete_my_data"}
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,9 @@ class TelegramChannel(Channel):
         # Updates run concurrently across chats but in order within a chat.
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self.application = self._build()
+        # /xoa also forgets the message ids kept for a quick exit, and says if it could not.
+        core.wipe.add("telegram message ids",
+                      lambda pseudonym: asyncio.to_thread(exits.forget, pseudonym))
 
     # --- wiring ---------------------------------------------------------------
 
@@ -112,7 +115,7 @@ class TelegramChannel(Channel):
         )
         private = filters.ChatType.PRIVATE
         application.add_handler(TypeHandler(Update, self._refuse_groups), group=-1)
-        application.add_handler(CommandHandler(list(COMMAND_PAYLOADS), self._on_command,
+        application.add_handler(CommandHandler(list(TYPED_COMMANDS), self._on_command,
                                                filters=private))
         application.add_handler(CallbackQueryHandler(self._on_button))
         application.add_handler(MessageHandler(private & filters.TEXT, self._on_text))
@@ -122,7 +125,7 @@ class TelegramChannel(Channel):
         return application
 
     async def _register_commands(self) -> None:
-        await self.application.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
+        await self.application.bot.set_my_commands([BotCommand(c, d) for c, d in MENU_COMMANDS])
 
     async def serve(self) -> None:
         """Long polling (default) or webhook, until cancelled."""
@@ -171,8 +174,7 @@ class TelegramChannel(Channel):
         raise ApplicationHandlerStop  # channel posts and group traffic go no further
 
     async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        command = update.message.text.split()[0].lstrip("/").split("@")[0].lower()
-        await self._converse(update, COMMAND_PAYLOADS.get(command, "/ask_menu"))
+        await self._converse(update, payload_of(update.message.text))
 
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -225,8 +227,6 @@ class TelegramChannel(Channel):
             if record_incoming and update.effective_message is not None:
                 self._exits.remember(pseudonym, [update.effective_message.message_id])
             result = await self.core.handle(IncomingMessage(self.name, user_id, text))
-            if "delete_my_data" in result.actions:
-                await asyncio.to_thread(self._exits.forget, pseudonym)
             if "quick_exit" in result.actions:
                 await self._quick_exit(chat_id, pseudonym, result)
                 return
@@ -246,18 +246,21 @@ class TelegramChannel(Channel):
         for reply in result.replies:
             await self._send(chat_id, Reply(reply.text), remember_for=None)
 
-    async def _relay(self, chat_id: str, reply: Reply) -> None:
+    async def _relay(self, chat_id: str, reply: Reply, silent: bool = False) -> None:
         """A message outside a turn (a counselor's words, a notification); a quick exit
         deletes it like any other."""
-        await self._send(int(chat_id), reply, remember_for=self.core.pseudonym(self.name, chat_id))
+        await self._send(int(chat_id), reply, remember_for=self.core.pseudonym(self.name, chat_id),
+                         silent=silent)
 
-    async def _send(self, chat_id: int, reply: Reply, remember_for: str | None) -> None:
+    async def _send(self, chat_id: int, reply: Reply, remember_for: str | None,
+                    silent: bool = False) -> None:
         await self._pacer.wait(chat_id)
         markup = None
         if reply.buttons:
             markup = InlineKeyboardMarkup(
                 [[InlineKeyboardButton(b.title, callback_data=self._tokens.issue(b.payload))]
                  for b in reply.buttons])
-        sent = await self.application.bot.send_message(chat_id, reply.text, reply_markup=markup)
+        sent = await self.application.bot.send_message(chat_id, reply.text, reply_markup=markup,
+                                                       disable_notification=silent)
         if remember_for is not None:
             self._exits.remember(remember_for, [sent.message_id])

@@ -4,7 +4,11 @@ Every webhook call is verified before anything else: the X-ZEvent-Signature
 MAC (compared in constant time), a timestamp window against replays, and a
 de-duplication of message ids. Zalo cannot delete messages, so quick exit
 wipes what An Tâm holds and says honestly that the chat must be deleted by
-hand. Buttons become numbered options: replying "2" presses the second.
+hand. Buttons become numbered options: replying "2" presses the second. A button
+that has a typed command (quick exit, ending a chat with a counselor) is shown as that
+command instead, never as a number: a "1" meant as an answer must not end anything.
+Messages that arrive outside the user's turn (a counselor's words) carry no numbers at
+all, so a digit typed after them goes to the counselor.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from tornado.httpserver import HTTPServer
 from tornado.web import Application as TornadoApp
 from tornado.web import RequestHandler
 
+from bot.commands import command_for
 from bot.core import ConversationCore, IncomingMessage
 from bot.handlers.base import Channel
 from bot.handlers.zalo_api import Tokens, TokenStore, ZaloClient, ZaloError
@@ -162,16 +167,21 @@ class ZaloChannel(Channel):
             await self._send(sender, reply, payloads)
         self._options[pseudonym] = payloads
 
-    async def _relay(self, sender: str, reply: Reply) -> None:
-        """A message outside a turn (a counselor's words); its options become the numbers."""
-        payloads: list[str] = []
-        await self._send(sender, reply, payloads)
-        self._options[self.core.pseudonym(self.name, sender)] = payloads
+    async def _relay(self, sender: str, reply: Reply, silent: bool = False) -> None:
+        """A message outside a turn (a counselor's words): typed commands only, and the
+        numbers of earlier options stop working, so a digit answers the counselor.
+        Zalo has no silent delivery; ``silent`` is accepted for the outbox's sake."""
+        self._options[self.core.pseudonym(self.name, sender)] = []
+        await self._send(sender, reply)
 
     async def _send(self, sender: str, reply: Reply, payloads: list[str] | None = None) -> None:
+        """``payloads`` collects the numbered options (None: number nothing)."""
         lines = [reply.text]
         for button in reply.buttons:
-            if payloads is not None:
+            command = command_for(button.payload)
+            if command is not None:
+                lines.append(f"[{command}] {button.title}")
+            elif payloads is not None:
                 payloads.append(button.payload)
                 lines.append(f"[{len(payloads)}] {button.title}")
         try:

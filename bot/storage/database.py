@@ -54,6 +54,22 @@ class Database:
             session.execute(delete(ExitMessage).where(ExitMessage.pseudonym == pseudonym))
             session.execute(delete(Participant).where(Participant.pseudonym == pseudonym))
 
+    def scrub(self) -> None:
+        """Make deleted rows unrecoverable from the database files where the engine allows.
+
+        SQLite: secure_delete zeroes deleted rows in the main file, but the WAL keeps
+        copies of the pages until a checkpoint; TRUNCATE copies them back (zeroed) and
+        empties the WAL. Raises if a reader kept the checkpoint from finishing, so the
+        caller retries. PostgreSQL keeps dead tuples until VACUUM and WAL segments until
+        they are recycled or archived: the operator's part (docs/escalation.md).
+        """
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as connection:
+            busy, _, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        if busy:
+            raise RuntimeError("the WAL checkpoint could not finish (a reader was active)")
+
     def count_participants(self) -> int:
         with self.session() as session:
             return session.scalar(select(func.count()).select_from(Participant)) or 0

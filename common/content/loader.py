@@ -336,9 +336,13 @@ def _cross_check(content: Content, r: _Reader) -> None:
                 r.fail("messages.yml", key, "contacts", f"unknown contact '{cid}'")
         if message.menu and message.menu not in content.menus:
             r.fail("messages.yml", key, "menu", f"unknown menu '{message.menu}'")
-    for required in REQUIRED_MESSAGES:
+    for required in REQUIRED_MESSAGES + OUT_OF_TURN_MESSAGES:
         if required not in content.messages:
             r.fail("messages.yml", required, "-", "this message is required")
+    for key in OUT_OF_TURN_MESSAGES:
+        if key in content.messages and QUICK_EXIT not in _payloads(content, key):
+            r.fail("messages.yml", key, "buttons",
+                   f"a message that can arrive at any time must offer {QUICK_EXIT}")
     if not any(c.emergency for c in content.contacts.values()):
         r.fail("contacts.yml", "-", "emergency", "at least one emergency contact is required")
     if len(content.verified_quiz()) < 15:
@@ -352,8 +356,22 @@ REQUIRED_MESSAGES = (
     "quiz_intro", "quiz_correct", "quiz_wrong", "quiz_done", "quiz_stopped", "quiz_none",
     "selfcheck_intro", "selfcheck_none", "selfcheck_result", "quick_exit_done",
     "data_deleted", "legal_menu", "is_it_abuse", "non_text", "group_refusal",
-    "button_expired", "quick_exit_unsupported",
+    "button_expired", "quick_exit_unsupported", "data_delete_failed",
+    "escalate_end_confirm", "escalate_continue",
 )
+# What the counselor desk sends outside the user's turn: it may arrive while someone else
+# holds the phone, so each must offer the quick exit.
+OUT_OF_TURN_MESSAGES = ("escalate_claimed", "escalate_counselor_says", "escalate_relayed",
+                        "escalate_still_waiting", "escalate_closed")
+QUICK_EXIT = "/quick_exit"
+
+
+def _payloads(content: Content, key: str) -> set[str]:
+    message = content.messages[key]
+    buttons = list(message.buttons)
+    if message.menu in content.menus:
+        buttons += content.menus[message.menu]
+    return {b.payload for b in buttons}
 
 
 def load_content(directory: Path) -> Content:

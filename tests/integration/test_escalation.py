@@ -3,8 +3,9 @@ stand-in) with the real Rasa stack, the counselors' HTTP API, and the `antam adm
 and `antam counselor` commands run as their own processes with their own keys.
 
 user asks → intake → queue → notification (code and risk only) → claim → relay
-both ways → close with an outcome; then nothing the user or the counselor wrote,
-and no platform id, is found in the database files or the logs."""
+both ways → the user leaves with a quick exit inside the live chat → the counselor
+closes with an outcome → /xoa; then nothing the user or the counselor wrote, and no
+platform id, is found in the database files or the logs."""
 
 from __future__ import annotations
 
@@ -193,11 +194,34 @@ async def _counselor_takes_the_case(home: Path, user: User, standin: TelegramSta
     await _run(home, "counselor", "reply", code, COUNSELOR_LINE)
     reply = (await user.until(before + 1))[0]
     assert reply["text"] == f"Tư vấn viên Chị Lan: {COUNSELOR_LINE}"
-
-    before = len(standin.sent(USER_CHAT))
+    assert "Thoát nhanh" in _titles(reply)
+    await _quick_exit_inside_the_live_chat(home, user, standin, reply, code)
     await _run(home, "counselor", "close", code, "--outcome", "safety_plan")
-    closed = (await user.until(before + 1))[0]
-    assert code in closed["text"] and "kết thúc" in closed["text"]
+
+
+async def _quick_exit_inside_the_live_chat(home: Path, user: User, standin: TelegramStandIn,
+                                           reply: dict, code: str) -> None:
+    """The phone must be hidden: the chat is deleted, the relay ends, and the counselor
+    learns only that the user left."""
+    notices = len(standin.sent(COUNSELOR_CHAT))
+    await user.press(reply, "Thoát nhanh")
+    await standin.wait_for_async(lambda: USER_LINE not in standin.visible_texts(USER_CHAT),
+                                 timeout=30)
+    visible = standin.visible_texts(USER_CHAT)
+    assert not any(s in text for s in (DISCLOSURE, COUNSELOR_LINE, code) for text in visible)
+    left = (await standin.wait_for_sent_async(COUNSELOR_CHAT, notices + 1, timeout=30))[-1]
+    assert left["text"] == f"Ca {code}: người dùng đã rời cuộc trò chuyện. Hãy ghi kết quả ca."
+    transcript = await _run(home, "counselor", "read", code)
+    assert "Thoát nhanh" not in transcript and "quick_exit" not in transcript
+    assert "người dùng đã rời" in transcript
+    answer = await user.say("cho mình xin số đường dây nóng")  # the bot answers again
+    assert "1900" in answer[-1]["text"]
+    assert len(standin.sent(COUNSELOR_CHAT)) == notices + 1  # and not the counselor
+
+
+def _titles(message: dict) -> list[str]:
+    markup = message.get("reply_markup") or {}
+    return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
 def _nothing_readable_left(tmp_path: Path, stack, log_text: str) -> None:

@@ -12,7 +12,10 @@ import pytest
 
 from bot.app import build_database, build_escalation, build_zalo
 from bot.config import Settings
+from bot.escalation.crypto import PrivateIdentity, b64e
 from bot.handlers.zalo import SIGNATURE_HEADER, signature
+from bot.pseudonym import pseudonymise
+from tests.escalation_support import enrol
 from tests.fakes.zalo_api import ZaloStandIn
 from tests.helpers import free_port
 
@@ -123,34 +126,56 @@ def test_signed_messages_are_answered_and_forged_or_replayed_ones_are_not(zalo):
     assert saved["refresh"] == api.refresh, "the rotated refresh token was kept"
 
 
-def test_a_counselor_message_reaches_a_zalo_user_with_numbered_options(zalo, tmp_path,
-                                                                       monkeypatch):
+def test_on_zalo_a_digit_after_a_counselor_message_answers_the_counselor(zalo, tmp_path,
+                                                                         monkeypatch):
+    """Numbers press options only in the reply to the user's own message; a counselor's
+    message offers typed commands, and ending a chat takes a confirmed choice."""
     api, port = zalo
+    admin = PrivateIdentity.generate()
+    monkeypatch.setenv("ANTAM_ADMIN_KEYS", b64e(admin.public().ed25519))
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'escalation.db'}")
+
+    async def say(text: str, msg_id: str) -> str:
+        before = len(api.texts_to(USER))
+        body = _event(text, msg_id)
+        assert await _post(port, body, _signed(body)) == 200
+        await _until(lambda: len(api.texts_to(USER)) > before)
+        return api.texts_to(USER)[before]  # each of these turns answers with one message
 
     async def scenario():
         settings = Settings.from_env()
         database = build_database(settings)
         hub = build_escalation(settings, database)
+        _, principal = enrol(hub.service, admin, "Chị Lan")
         task = asyncio.create_task(build_zalo(settings, database, hub).serve())
         await asyncio.sleep(0.3)
         try:
-            said = hub.message("escalate_counselor_says", counselor="Chị Lan",
-                               text="Em có an toàn không?")
-            assert await hub.outbox.send(f"zalo:{USER}", said)
-            await _until(lambda: api.texts_to(USER))
-            relayed = api.texts_to(USER)[0]
-            assert relayed.startswith("Tư vấn viên Chị Lan: Em có an toàn không?")
-            assert "[1] Kết thúc trò chuyện" in relayed
-            end = _event("1", "r1")  # "1" presses the relayed message's only option
-            await _post(port, end, _signed(end))
-            await _until(lambda: len(api.texts_to(USER)) >= 2)
-            assert "Đã hủy" in api.texts_to(USER)[1]  # no case was open: nothing to end
+            for n, step in enumerate(("/counselor_start", "/counselor_share_nothing",
+                                      "/counselor_contact_chat", "/counselor_confirm")):
+                await say(step, f"i{n}")
+            code = hub.service.cases.active_case(_subject()).code
+            await hub.claim(principal, code)
+            await hub.counselor_reply(principal, code, "Nhà em có mấy người?")
+            await _until(lambda: "Nhà em có mấy người?" in api.texts_to(USER)[-1])
+            relayed = api.texts_to(USER)[-1]
+            assert "[/thoat] Thoát nhanh" in relayed and "[1]" not in relayed
+            await say("1", "r1")  # an answer, not a button
+            items = hub.service.cases.read(principal, code)["items"]
+            assert [i["direction"] for i in items] == ["case", "counselor", "user"]
+            confirm = await say("/ketthuc", "r2")
+            assert "[1] Có, kết thúc" in confirm
+            assert hub.service.cases.active_case(_subject()).status == "claimed"
+            assert "kết thúc" in await say("1", "r3")
+            assert hub.service.cases.active_case(_subject()) is None
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(scenario())
+
+
+def _subject() -> str:
+    return f"user:{pseudonymise(Settings.from_env().pseudonym_key, 'zalo', USER)}"
 
 
 @pytest.fixture

@@ -190,7 +190,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     world = World(tmp_path, database, service, hub, clock, f"http://127.0.0.1:{port}", loop,
                   cli, admin)
 
-    async def record(chat_id: str, reply: Reply) -> None:
+    async def record(chat_id: str, reply: Reply, silent: bool = False) -> None:
         world.sent.append((chat_id, reply.text))
 
     outbox.register("telegram", record)

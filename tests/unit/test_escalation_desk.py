@@ -8,15 +8,20 @@ import json
 
 import pytest
 
+from bot.core import ConversationCore, IncomingMessage
 from bot.escalation import crypto
 from bot.escalation.crypto import PrivateIdentity, PublicIdentity, SealContext, login_message
 from bot.escalation.desk import CounselorDesk, normalise_phone
 from bot.escalation.envelope import Keyring
+from bot.escalation.errors import Conflict
 from bot.escalation.hub import EscalationHub
 from bot.escalation.outbox import Outbox
 from bot.escalation.policy import EscalationPolicy
 from bot.escalation.service import build_service
+from bot.pseudonym import pseudonymise
+from bot.rasa_client import NluAnswer
 from bot.replies import Reply
+from bot.safety import SafetyNet
 from bot.storage import Database
 from common.content import ContentStore, render
 from tests.helpers import ROOT
@@ -39,13 +44,15 @@ class World:
                                    clock=lambda: self.now)
         content = ContentStore(ROOT / "content")
         self.delivered: list[tuple[str, str]] = []
+        self.sent: list[tuple[str, bool, Reply]] = []
         outbox = Outbox()
         outbox.register("telegram", self._record)
         self.hub = EscalationHub(self.service, outbox, lambda key: render(content.get(), key))
         self.desk = CounselorDesk(self.hub, self._transcript)
 
-    async def _record(self, chat_id: str, reply: Reply) -> None:
+    async def _record(self, chat_id: str, reply: Reply, silent: bool = False) -> None:
         self.delivered.append((chat_id, reply.text))
+        self.sent.append((chat_id, silent, reply))
 
     async def _transcript(self, pseudonym: str) -> list[dict]:
         return [{"from": "user", "text": "chồng tôi đánh tôi"}]
@@ -132,7 +139,11 @@ def test_relay_after_a_claim_and_the_user_can_end_it(world):
     assert world.delivered[-1] == (COUNSELOR_CHAT, f"Có tin nhắn mới trong ca {code}.")
     asyncio.run(world.hub.counselor_reply(principal, code, "Em có an toàn không?"))
     assert world.delivered[-1] == ("5550001234567", "Tư vấn viên Chị Lan: Em có an toàn không?")
-    assert "kết thúc" in world.say("/counselor_end")[0]
+    assert "kết thúc" in world.say("/counselor_end")[0]  # a question, not the end yet
+    assert world.say("/counselor_continue") and world.service.cases.active_case(
+        f"user:{USER}").status == "claimed"
+    world.say("/counselor_end")
+    assert "kết thúc" in world.say("/counselor_end_confirm")[0]
     assert code in world.delivered[-1][1] and world.delivered[-1][0] == COUNSELOR_CHAT
     assert asyncio.run(world.desk.handle(USER, ADDRESS, "còn ai không")) is None  # back to Rasa
 
@@ -191,3 +202,110 @@ def test_a_waiting_case_renotifies_tells_the_user_then_reaches_a_supervisor(worl
     escalations = [(c, t) for c, t in world.delivered if t.startswith("Chuyển cấp")]
     assert escalations == [("5550005550000", f"Chuyển cấp: ca {code} (mức nguy cơ: thông "
                                              "thường) chưa có ai nhận sau 15 phút.")]
+
+
+# --------------------------------------------------------------------------- through the core
+
+
+class ScriptedRasa:
+    """Rasa's place in a unit test of the core: it answers everything with a menu and
+    records what reached it (the real Rasa is in tests/integration)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.forgotten: list[str] = []
+
+    async def send(self, sender: str, text: str) -> NluAnswer:
+        self.seen.append(text)
+        return NluAnswer("ask_menu", 0.9, (Reply("Mình có thể giúp gì?"),))
+
+    async def forget(self, sender: str) -> bool:
+        self.forgotten.append(sender)
+        return True
+
+    async def transcript(self, sender: str, limit: int = 40) -> list[dict]:
+        return []
+
+
+@pytest.fixture
+def core(world, tmp_path) -> tuple[ConversationCore, ScriptedRasa]:
+    rasa = ScriptedRasa()
+    content = ContentStore(ROOT / "content")
+    database = Database(f"sqlite:///{tmp_path / 'core.db'}")
+    database.migrate()
+    world.desk = CounselorDesk(world.hub, rasa.transcript)
+    return ConversationCore(rasa, content, SafetyNet(content, {}), database, "k",
+                            world.desk), rasa
+
+
+def _turn(core: ConversationCore, text: str):
+    return asyncio.run(core.handle(IncomingMessage("telegram", CHAT, text)))
+
+
+def _live_case(world: World, core: ConversationCore) -> tuple[str, PrivateIdentity, object]:
+    identity, principal = world.counselor()
+    for step in ("/counselor_start", "/counselor_share_nothing", "/counselor_contact_chat",
+                 "/counselor_confirm"):
+        _turn(core, step)
+    code = world.service.cases.active_case(SUBJECT).code
+    asyncio.run(world.hub.claim(principal, code))
+    return code, identity, principal
+
+
+CHAT = "5550001234567"
+SUBJECT = f"user:{pseudonymise('k', 'telegram', CHAT)}"
+
+
+@pytest.mark.parametrize("typed", ["/thoat", "/quick_exit", "Thoát nhanh", "thoat nhanh"])
+def test_quick_exit_in_a_live_chat_ends_the_relay_and_the_counselor_learns_only_that(
+        world, core, typed):
+    core, rasa = core
+    code, identity, principal = _live_case(world, core)
+    world.delivered.clear()
+    result = _turn(core, typed)
+    assert result.actions == ("quick_exit",)
+    assert world.delivered == [(COUNSELOR_CHAT,
+                                f"Ca {code}: người dùng đã rời cuộc trò chuyện. "
+                                "Hãy ghi kết quả ca.")]
+    case = world.service.cases.read(principal, code)
+    assert [i["item"] for i in case["items"]] == [0]  # the command was not relayed
+    assert case["case"]["status"] == "ended" and rasa.forgotten
+    _turn(core, "còn ai không")
+    assert rasa.seen[-1] == "còn ai không"  # the next message goes to the bot
+    with pytest.raises(Conflict, match="ended"):  # nothing more reaches that phone
+        asyncio.run(world.hub.counselor_reply(principal, code, "Em còn đó không?"))
+
+
+@pytest.mark.parametrize("state", ["intake", "waiting", "live", "ended"])
+def test_quick_exit_and_wipe_work_in_every_state_even_with_rasa_silent(world, core, state):
+    core, rasa = core
+    if state == "intake":
+        world.counselor()
+        _turn(core, "/counselor_start")
+        _turn(core, "/counselor_share_note")  # the next text would be taken as the note
+    elif state == "waiting":
+        world.counselor()
+        for step in ("/counselor_start", "/counselor_share_nothing", "/counselor_contact_chat",
+                     "/counselor_confirm"):
+            _turn(core, step)
+    else:
+        code, _, principal = _live_case(world, core)
+        if state == "ended":
+            asyncio.run(world.hub.close(principal, code, "information_given"))
+    rasa.seen.clear()
+    assert _turn(core, "/thoat").actions == ("quick_exit",)
+    assert world.service.cases.active_case(SUBJECT) is None
+    wiped = _turn(core, "/xoa")
+    assert wiped.actions == ("delete_my_data",) and "Đã xong" in wiped.replies[0].text
+    assert rasa.seen == []  # neither command waited on Rasa
+
+
+def test_every_message_the_desk_sends_the_user_offers_quick_exit(world, core):
+    core, _ = core
+    code, _, principal = _live_case(world, core)
+    asyncio.run(world.hub.counselor_reply(principal, code, "Em có an toàn không?"))
+    world.now += dt.timedelta(minutes=1)
+    asyncio.run(world.hub.close(principal, code, "information_given"))
+    to_user = [reply for chat, _, reply in world.sent if chat == CHAT]
+    assert len(to_user) == 3  # claimed, the counselor's words, the end notice
+    assert all("/quick_exit" in [b.payload for b in r.buttons] for r in to_user)
