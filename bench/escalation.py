@@ -29,12 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.escalation import crypto  # noqa: E402
-from bot.escalation.crypto import (  # noqa: E402
-    PrivateIdentity,
-    PublicIdentity,
-    SealContext,
-    login_message,  # noqa: E402
-)
+from bot.escalation.crypto import PrivateIdentity, PublicIdentity, SealContext  # noqa: E402
+from tests.escalation_support import enrol  # noqa: E402
 from tests.fakes.telegram_api import TelegramStandIn  # noqa: E402
 
 LEVELS = tuple(int(n) for n in os.environ.get("BENCH_COUNSELORS", "1,10,50").split(","))
@@ -65,36 +61,22 @@ def _percentiles(values: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[max(int(len(ordered) * 0.95) - 1, 0)]
 
 
-def _enrol(hub, admin: PrivateIdentity, admin_principal, index: int) -> PublicIdentity:
-    service = hub.service
-    staff_id, code = service.staff.invite(admin_principal, f"Tư vấn viên {index}", "counselor")
-    identity = PrivateIdentity.generate()
-    service.staff.enrol(code, identity.public())
-    service.staff.approve(admin_principal, identity.public().key_id,
-                    crypto.sign_approval(admin, identity.public(), staff_id, "counselor"))
-    key_id = identity.public().key_id
-    nonce = service.sessions.challenge(key_id)
-    token, _, _ = service.sessions.login(key_id, nonce,
-                                         identity.sign(login_message(nonce, key_id)))
-    service.staff.set_notify_chat(service.sessions.authenticate(token),
-                                  f"telegram:{FIRST_CHAT + index}")
+def _enrol(hub, admin: PrivateIdentity, index: int) -> PublicIdentity:
+    identity, _ = enrol(hub.service, admin, f"Tư vấn viên {index}",
+                        notify=f"telegram:{FIRST_CHAT + index}")
     return identity.public()
 
 
-def _admin_principal(hub, admin: PrivateIdentity):
-    key_id = PublicIdentity(b"", admin.public().ed25519).key_id
-    nonce = hub.service.sessions.challenge(key_id)
-    token, _, _ = hub.service.sessions.login(key_id, nonce,
-                                             admin.sign(login_message(nonce, key_id)))
-    return hub.service.sessions.authenticate(token)
-
-
 def _encryption_cost(hub, recipients: list[PublicIdentity]) -> tuple[float, float]:
-    """(ms to seal a 2 KB case to every recipient, ms to re-check their approvals)."""
+    """(ms to seal and sign a 2 KB case to every recipient, ms to re-check their approvals
+    and revocations)."""
     body = ("Tôi bị chồng đánh và đe dọa. " * 70).encode()[:2048]
+    signer = crypto.Ed25519PrivateKey.generate()
     started = time.perf_counter()
     for n in range(20):
-        crypto.seal(body, recipients, SealContext(f"bench{n}", 0, "case"))
+        context = SealContext(f"bench{n}", 0, "case")
+        crypto.sign_item(crypto.seal(body, recipients, context), context, signer,
+                         "2026-11-29T08:00:00Z")
     seal_ms = (time.perf_counter() - started) * 1000 / 20
     started = time.perf_counter()
     for _ in range(20):
@@ -131,8 +113,7 @@ async def _level(counselors: int, standin: TelegramStandIn, arrivals: Arrivals) 
         settings = Settings.from_env()
         database = build_database(settings)
         hub = build_escalation(settings, database)
-        principal = _admin_principal(hub, admin)
-        recipients = [_enrol(hub, admin, principal, i) for i in range(counselors)]
+        recipients = [_enrol(hub, admin, i) for i in range(counselors)]
         core = build_core(settings, database, hub)
         channel = TelegramChannel(core, TelegramSettings(token=standin.token,
                                                          base_url=standin.base_url,

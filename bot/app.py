@@ -7,11 +7,16 @@ import logging
 from bot.config import Settings
 from bot.core import ConversationCore
 from bot.escalation.desk import CounselorDesk
-from bot.escalation.envelope import Keyring
 from bot.escalation.hub import EscalationHub
 from bot.escalation.outbox import Outbox
-from bot.escalation.policy import EscalationPolicy, admin_keys_from_env, data_keyring
-from bot.escalation.service import build_service
+from bot.escalation.policy import (
+    EscalationPolicy,
+    admin_keys_from_env,
+    data_keyring,
+    session_key,
+    signing_key,
+)
+from bot.escalation.service import ServerKeys, build_service
 from bot.handlers.telegram import TelegramChannel, TelegramSettings
 from bot.handlers.zalo import ZaloChannel, ZaloSettings
 from bot.rasa_client import RasaClient
@@ -34,8 +39,14 @@ def build_database(settings: Settings) -> Database:
     return database
 
 
+def server_keys(settings: Settings) -> ServerKeys:
+    """The server's secrets: from the environment (generated into var/ outside production)."""
+    return ServerKeys(data_keyring(settings.var_dir), signing_key(settings.var_dir),
+                      session_key(settings.var_dir))
+
+
 def build_escalation(settings: Settings, database: Database,
-                     keyring: Keyring | None = None) -> EscalationHub:
+                     keys: ServerKeys | None = None) -> EscalationHub:
     """Cases sealed to approved counselors; one hub per process, shared by every channel."""
     content = ContentStore(settings.content_dir)
 
@@ -46,8 +57,8 @@ def build_escalation(settings: Settings, database: Database,
             log.error("message %r unavailable: using the embedded emergency reply", key)
             return EMBEDDED_EMERGENCY
 
-    service = build_service(database, keyring or data_keyring(settings.var_dir),
-                            admin_keys_from_env(), EscalationPolicy.from_env())
+    service = build_service(database, keys or server_keys(settings), admin_keys_from_env(),
+                            EscalationPolicy.from_env())
     return EscalationHub(service, Outbox(), message)
 
 

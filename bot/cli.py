@@ -18,6 +18,7 @@ from bot import nlu_eval
 from bot.app import build_core, build_database, build_escalation, build_telegram, build_zalo
 from bot.config import Settings
 from bot.counselor import cli as counselor_cli
+from bot.escalation.crypto import PublicIdentity, b64e
 from bot.escalation.hub import EscalationHub
 from bot.handlers.console import ConsoleChannel
 from bot.rasa_client import NluUnavailable, RasaClient
@@ -119,6 +120,9 @@ def _start_channels(settings: Settings, database: Database,
 
     port = hub.service.policy.api_port
     print(f"counselor API: http://127.0.0.1:{port}/api/v1 (put TLS in front)", flush=True)
+    key = hub.service.cases.signing_key
+    print(f"server signing key: {b64e(key)} (fingerprint "
+          f"{PublicIdentity(b'', key).fingerprint()})", flush=True)
     tasks = {"counselor API": asyncio.create_task(serve_api(hub, port)),
              "escalation timers": asyncio.create_task(hub.run_timers())}
     telegram = build_telegram(settings, database, hub)

@@ -1,16 +1,18 @@
 """Settings from the environment, with embedded defaults that need no token.
 
 Every variable is documented in `.env.example`. Secrets that are not set are
-generated once into `var/` (mode 0600) so `make run` works out of the box.
+generated once into `var/` (mode 0600) so `make run` works out of the box; with
+ANTAM_ENV=production they must come from the environment (bot/secretfile.py).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
+
+from bot.secretfile import env_or_generated, private_dir
 
 log = logging.getLogger(__name__)
 
@@ -23,19 +25,10 @@ def _env(name: str, default: str) -> str:
 
 
 def _secret(name: str, var_dir: Path, file_name: str) -> str:
-    """A secret from the environment, else from var/, else newly generated there."""
-    value = os.environ.get(name, "").strip()
-    if value:
-        return value
-    path = var_dir / file_name
-    if path.exists():
-        return path.read_text(encoding="ascii").strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(value + "\n")
-    log.warning("%s is not set: generated a new one in %s (mode 0600)", name, path.name)
+    existed = (var_dir / file_name).exists() or os.environ.get(name, "").strip()
+    value = env_or_generated(name, var_dir, file_name)
+    if not existed:
+        log.warning("%s is not set: generated a new one in %s (mode 0600)", name, file_name)
     return value
 
 
@@ -66,8 +59,7 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         root = Path(_env("ANTAM_HOME", str(PROJECT_ROOT)))
-        var_dir = Path(_env("ANTAM_VAR_DIR", str(root / "var")))
-        var_dir.mkdir(parents=True, exist_ok=True)
+        var_dir = private_dir(Path(_env("ANTAM_VAR_DIR", str(root / "var"))))
         return cls(
             root=root,
             var_dir=var_dir,

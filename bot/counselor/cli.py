@@ -17,29 +17,32 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import getpass
-import json
 import os
 import re
+import shlex
+import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from bot.counselor.casefile import CaseRefused, OpenedItem, open_case, reshares
 from bot.counselor.client import ApiClient, ApiError, check_server_url
 from bot.counselor.keystore import Keystore, KeystoreError, StoredIdentity, resolve_home
 from bot.escalation.crypto import (
     CryptoError,
     PrivateIdentity,
     PublicIdentity,
-    SealContext,
-    TamperError,
     WrongPassphrase,
-    approval_valid,
     b64e,
+    iso_utc,
     login_message,
-    open_sealed,
+    origin_of,
     sign_approval,
+    sign_revocation,
 )
-from bot.escalation.policy import OUTCOMES, ROLES, parse_admin_keys
+from bot.escalation.policy import OUTCOMES, ROLES, parse_admin_keys, parse_public_key
 
 ENV_PASSPHRASE = "ANTAM_COUNSELOR_PASSPHRASE"
 MIN_PASSPHRASE = 12
@@ -62,7 +65,9 @@ ACTION_LABELS = {"open": "mở ca", "claim": "nhận ca", "read": "đọc ca", "
                  "escalate": "báo giám sát viên", "purge": "xoá ca hết hạn lưu",
                  "invite": "mời", "enrol": "ghi danh", "approve": "duyệt khóa",
                  "remove": "gỡ nhân sự", "login": "đăng nhập", "key_added": "thêm khóa mới",
-                 "notify_set": "đặt nơi nhận thông báo"}
+                 "notify_set": "đặt nơi nhận thông báo", "share": "chia sẻ lại cho khóa mới",
+                 "requeue": "đưa ca lại hàng chờ", "key_retired": "thu hồi khóa cũ",
+                 "key_removed": "thu hồi khóa", "alias_set": "đổi tên hiển thị"}
 SERVER_ERRORS = {
     "unauthorized": "không được phép (mã, khóa hoặc phiên không hợp lệ)",
     "forbidden": "bạn không có quyền làm việc này",
@@ -195,6 +200,7 @@ def _login(ctx: Ctx, args: argparse.Namespace) -> int:
         ctx.store.save_config(server=_checked_server(args.server))
     identities, passphrase = _identities(ctx), _passphrase()
     with ApiClient(_server(ctx)) as api:
+        _pin_or_check_server_key(ctx, api, getattr(args, "server_key", None))
         for stored in identities:
             identity = _unlock(stored, passphrase)
             key_id = _login_key_id(ctx, identity)
@@ -204,7 +210,8 @@ def _login(ctx: Ctx, args: argparse.Namespace) -> int:
                 if exc.status == 401:
                     continue  # not approved (yet), or retired
                 raise
-            session = api.login(key_id, nonce, identity.sign(login_message(nonce, key_id)))
+            message = login_message(nonce, key_id, origin_of(_server(ctx)))
+            session = api.login(key_id, nonce, identity.sign(message))
             ctx.store.save_session(session["token"], session["expires_at"], key_id,
                                    session["role"])
             print(f"Đã đăng nhập với vai trò {ROLE_LABELS.get(session['role'], '?')}, "
@@ -214,7 +221,53 @@ def _login(ctx: Ctx, args: argparse.Namespace) -> int:
                    "viên và nhờ họ duyệt.", EXIT_FAILED)
 
 
+def _pin_or_check_server_key(ctx: Ctx, api: ApiClient, given: str | None) -> None:
+    """Counselors pinned the server's key at init. An admin pins it at the first log-in:
+    given out of band, or taken from the server and shown to compare with what `antam up`
+    printed."""
+    pinned = ctx.store.config().get("server_key")
+    if given:
+        try:
+            key = parse_public_key(given)
+        except ValueError:
+            raise CliError("Khóa máy chủ không hợp lệ.", EXIT_LOCAL) from None
+        _check_server_key(api, key)
+        ctx.store.save_config(server_key=b64e(key))
+    elif pinned:
+        _check_server_key(api, parse_public_key(pinned))
+    elif ctx.kind == "admin":
+        key = _server_key(api)
+        ctx.store.save_config(server_key=b64e(key))
+        print(f"Đã ghim khóa ký của máy chủ, dấu vân tay {PublicIdentity(b'', key).fingerprint()}"
+              ". Hãy so với dòng “server signing key” mà `antam up` in ra.")
+    else:
+        raise CliError("Máy này chưa ghim khóa máy chủ; hãy chạy `antam counselor "
+                       "trust-server`.", EXIT_SECURITY)
+
+
 # --------------------------------------------------------------------------- counselor
+
+
+def _pinned_keys(admin_keys: list[str], server_key: str) -> tuple[tuple[bytes, ...], bytes]:
+    try:
+        return parse_admin_keys(",".join(admin_keys)), parse_public_key(server_key)
+    except ValueError:
+        raise CliError("Khóa quản trị hoặc khóa máy chủ không hợp lệ (cần khóa Ed25519 dạng "
+                       "base64url, 32 byte).", EXIT_LOCAL) from None
+
+
+def _check_server_key(api: ApiClient, pinned: bytes) -> None:
+    """The server must sign with the key given out of band, or nothing it sends is trusted."""
+    if _server_key(api) != pinned:
+        raise CliError("CẢNH BÁO: máy chủ dùng khóa ký khác với khóa bạn được trao. Không "
+                       "tiếp tục; hãy báo ngay cho quản trị viên.", EXIT_SECURITY)
+
+
+def _server_key(api: ApiClient) -> bytes:
+    try:
+        return parse_public_key(str(api.server().get("signing_key", "")))
+    except ValueError:
+        raise CliError("Máy chủ trả về khóa ký không hợp lệ.", EXIT_SECURITY) from None
 
 
 def _init(ctx: Ctx, args: argparse.Namespace) -> int:
@@ -222,28 +275,50 @@ def _init(ctx: Ctx, args: argparse.Namespace) -> int:
         raise CliError("Máy này đã có khóa tư vấn viên. Để đổi khóa, hãy chạy "
                        "`antam counselor rotate`.", EXIT_LOCAL)
     server = _checked_server(args.server)
-    try:
-        pinned = parse_admin_keys(",".join(args.admin_key))
-    except ValueError:
-        raise CliError("Khóa quản trị không hợp lệ (cần khóa Ed25519 dạng base64url, "
-                       "32 byte).", EXIT_LOCAL) from None
+    pinned, server_key = _pinned_keys(args.admin_key, args.server_key)
     identity = PrivateIdentity.generate()
     public = identity.public()
     ctx.store.add_identity(identity, _new_passphrase(), "counselor")
     try:
         with ApiClient(server) as api:
-            result = api.enrol(args.code, public.as_json())
+            _check_server_key(api, server_key)
+            result = api.enrol(args.code, public.as_json(), args.alias)
     except ApiError as exc:
         ctx.store.remove_identity(public.key_id)  # an unregistered key is of no use
         if exc.status == 401:
             raise CliError("Mã ghi danh không đúng, đã dùng hoặc đã hết hạn.") from None
         raise
+    except CliError:
+        ctx.store.remove_identity(public.key_id)
+        raise
     if result.get("key_id") != public.key_id:
         ctx.store.remove_identity(public.key_id)
         raise CliError("Máy chủ xác nhận một khóa khác với khóa vừa tạo.", EXIT_SECURITY)
-    ctx.store.save_config(server=server, admin_keys=[b64e(key) for key in pinned])
+    ctx.store.save_config(server=server, admin_keys=[b64e(key) for key in pinned],
+                          server_key=b64e(server_key))
     print("Đã tạo khóa trên máy này và ghi danh với máy chủ.")
+    print(f"Người dùng sẽ thấy bạn là: Tư vấn viên {_clean(args.alias)}")
     _print_identity(public)
+    return 0
+
+
+def _trust_server(ctx: Ctx, args: argparse.Namespace) -> int:
+    """Pin a new server signing key (after the operator changed it), read out of band."""
+    try:
+        key = parse_public_key(args.server_key)
+    except ValueError:
+        raise CliError("Khóa máy chủ không hợp lệ (cần khóa Ed25519 dạng base64url, 32 byte).",
+                       EXIT_LOCAL) from None
+    _unlock(_identities(ctx)[0], _passphrase())  # only the key's owner changes whom it trusts
+    ctx.store.save_config(server_key=b64e(key))
+    print(f"Từ nay chỉ tin máy chủ có dấu vân tay: {PublicIdentity(b'', key).fingerprint()}")
+    return 0
+
+
+def _alias(ctx: Ctx, args: argparse.Namespace) -> int:
+    with _api(ctx) as api:
+        alias = api.set_alias(args.alias)["alias"]
+    print(f"Người dùng sẽ thấy bạn là: Tư vấn viên {_clean(alias)}")
     return 0
 
 
@@ -309,11 +384,38 @@ def _claim(ctx: Ctx, args: argparse.Namespace) -> int:
     return 0
 
 
+def _compose(use_editor: bool) -> str:
+    """The reply, typed where no other program can see it: piped in, written in $EDITOR,
+    or typed at the prompt. Never on the command line (shell history, `ps`)."""
+    if use_editor:
+        return _from_editor()
+    if not sys.stdin.isatty():
+        return sys.stdin.read()
+    print("Nhập tin nhắn, kết thúc bằng một dòng trống:", file=sys.stderr)
+    lines = []
+    for line in iter(sys.stdin.readline, ""):
+        if not line.strip():
+            break
+        lines.append(line.rstrip("\n"))
+    return "\n".join(lines)
+
+
+def _from_editor() -> str:
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "nano"
+    with tempfile.TemporaryDirectory(prefix="antam-") as folder:  # 0700, removed after
+        path = Path(folder) / "tin-nhan.txt"
+        path.touch(mode=0o600)
+        if subprocess.call([*shlex.split(editor), str(path)]) != 0:
+            raise CliError("Trình soạn thảo báo lỗi; chưa gửi gì.", EXIT_LOCAL)
+        return path.read_text(encoding="utf-8")
+
+
 def _reply(ctx: Ctx, args: argparse.Namespace) -> int:
-    if not args.text.strip() or len(args.text) > MAX_REPLY:
-        raise CliError(f"Tin nhắn cần từ 1 đến {MAX_REPLY} ký tự.", EXIT_LOCAL)
+    text = _compose(args.editor).strip()
+    if not text or len(text) > MAX_REPLY:
+        raise CliError(f"Tin nhắn cần từ 1 đến {MAX_REPLY} ký tự; chưa gửi gì.", EXIT_LOCAL)
     with _api(ctx) as api:
-        delivered = api.reply(args.code, args.text)
+        delivered = api.reply(args.code, text)
     print("Đã gửi tới người dùng." if delivered else
           "Đã lưu nhưng không gửi được: người dùng đã rời cuộc trò chuyện hoặc đã xoá dữ liệu.")
     return 0
@@ -351,66 +453,24 @@ def _rotate(ctx: Ctx, args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- reading a case
 
 
-def _pinned(ctx: Ctx) -> tuple[bytes, ...]:
+def _pins(ctx: Ctx) -> tuple[tuple[bytes, ...], bytes]:
+    """The admin keys and the server key pinned at init; without them nothing is opened."""
+    config = ctx.store.config()
     try:
-        pinned = parse_admin_keys(",".join(ctx.store.config().get("admin_keys") or []))
+        admins = parse_admin_keys(",".join(config.get("admin_keys") or []))
+        server = parse_public_key(str(config.get("server_key") or ""))
     except (TypeError, ValueError):
-        pinned = ()
-    if not pinned:
-        raise CliError("Máy này chưa ghim khóa quản trị nào nên không kiểm tra được người "
-                       "nhận; không mở ca.", EXIT_SECURITY)
-    return pinned
+        admins, server = (), b""
+    if not admins or not server:
+        raise CliError("Máy này chưa ghim khóa quản trị và khóa máy chủ nên không kiểm tra được "
+                       "ca; không mở ca. Hãy chạy `antam counselor trust-server` hoặc "
+                       "`antam counselor trust-admin`.", EXIT_SECURITY)
+    return admins, server
 
 
-def verify_recipients(doc: dict, pinned: tuple[bytes, ...]) -> set[str]:
-    """Key ids of the case's readers, each approved by a pinned admin key; else refuse."""
-    approved = set()
-    for reader in doc.get("recipients") or []:
-        key_id = reader.get("key_id", "?") if isinstance(reader, dict) else "?"
-        try:
-            identity = PublicIdentity.from_json(reader)
-            ok = approval_valid(pinned, identity, str(reader.get("staff_id") or ""),
-                                str(reader.get("role") or ""), str(reader.get("approval") or ""))
-        except CryptoError:
-            ok = False
-        if not ok:
-            raise CliError(f"CẢNH BÁO: người nhận {_clean(key_id)} của ca này không được quản "
-                           "trị viên duyệt (chữ ký không hợp lệ). Không mở ca; hãy báo ngay cho "
-                           "quản trị viên.", EXIT_SECURITY)
-        approved.add(identity.key_id)
-    if not approved:
-        raise CliError("CẢNH BÁO: ca này không có danh sách người nhận. Không mở ca.",
-                       EXIT_SECURITY)
-    return approved
-
-
-def _open_items(ctx: Ctx, doc: dict, approved: set[str]) -> list[tuple[dict, str | None]]:
-    """Each item with its plaintext (None if none of this machine's keys is a reader)."""
-    stored = {s.key_id: s for s in ctx.store.identities("counselor")}
-    unlocked: dict[str, PrivateIdentity] = {}
-    passphrase: str | None = None
-    opened = []
-    for item in sorted(doc.get("items") or [], key=lambda i: i.get("item", -1)):
-        number = item.get("item")
-        try:
-            readers = set(item["sealed"]["recipients"])
-            if not readers <= approved:  # a reader slipped in beside the approved list
-                raise TamperError("unapproved reader")
-            mine = [key_id for key_id in stored if key_id in readers]
-            if not mine:
-                opened.append((item, None))
-                continue
-            if mine[0] not in unlocked:
-                passphrase = passphrase or _passphrase()
-                unlocked[mine[0]] = _unlock(stored[mine[0]], passphrase)
-            context = SealContext(doc["case_id"], number, item["direction"])
-            plain = open_sealed(item["sealed"], unlocked[mine[0]], context)
-            opened.append((item, plain.decode("utf-8")))
-        except (TamperError, KeyError, TypeError, ValueError, AttributeError):
-            raise CliError(f"CẢNH BÁO: mục {_clean(number)} của ca này đã bị thay đổi hoặc hỏng "
-                           "(không xác thực được). Không hiển thị ca; hãy báo ngay cho quản trị "
-                           "viên.", EXIT_SECURITY) from None
-    return opened
+def _unlocked(ctx: Ctx) -> dict[str, PrivateIdentity]:
+    passphrase = _passphrase()
+    return {s.key_id: _unlock(s, passphrase) for s in ctx.store.identities("counselor")}
 
 
 def _print_body(body: dict) -> None:
@@ -436,43 +496,52 @@ def _print_body(body: dict) -> None:
 
 
 def _read(ctx: Ctx, args: argparse.Namespace) -> int:
-    pinned = _pinned(ctx)
+    admins, server_key = _pins(ctx)
+    identities = _unlocked(ctx)
+    known = ctx.store.config().get("revocations") or {}
     with _api(ctx) as api:
         doc = api.read(args.code)
-    approved = verify_recipients(doc, pinned)
-    opened = _open_items(ctx, doc, approved)
-    if not opened or opened[0][0].get("item") != 0 or opened[0][0].get("direction") != "case":
-        raise CliError("CẢNH BÁO: ca này thiếu phần nội dung đầu tiên. Không hiển thị ca.",
-                       EXIT_SECURITY)
-    if opened[0][1] is None:
-        raise CliError("Ca này không được mã hoá cho khóa nào trên máy này.")
-    try:
-        body = json.loads(opened[0][1])
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise CliError("CẢNH BÁO: nội dung ca không đúng định dạng.", EXIT_SECURITY)
-    case = doc.get("case") or {}
-    risk, status = case.get("risk"), case.get("status")
+        try:
+            opened = open_case(doc, admins, server_key, identities, known)
+        except CaseRefused as refusal:
+            raise CliError(str(refusal), EXIT_SECURITY) from None
+        if opened.new_revocations:
+            ctx.store.save_config(revocations={**known, **opened.new_revocations})
+        current = identities.get(str(ctx.store.session().get("key_id")))
+        shares = reshares(doc, opened, identities, current) if current else []
+        if shares:  # after a rotation: the current key can open these without the old one
+            api.share(args.code, shares)
+    case = opened.case
     print(f"Ca {_clean(case.get('code', args.code))} – mức rủi ro: "
-          f"{RISK_LABELS.get(risk, '?')} – {STATUS_LABELS.get(status, '?')}")
-    _print_body(body)
-    _print_messages(opened[1:])
+          f"{RISK_LABELS.get(opened.sealed_risk, '?')} – "
+          f"{STATUS_LABELS.get(case.get('status'), '?')}")
+    if opened.sealed_risk and case.get("risk") != opened.sealed_risk:
+        print("(Cảnh báo: mức rủi ro máy chủ ghi khác với mức được niêm phong trong ca; "
+              "ở trên là mức niêm phong.)")
+    if opened.body is None:
+        print("Phần chia sẻ ban đầu không mở được bằng khóa trên máy này (ca được mở trước "
+              "khi khóa của bạn được duyệt). Hãy hỏi lại người dùng hoặc nhờ giám sát viên.")
+    else:
+        _print_body(opened.body)
+    _print_messages(opened.items[1:])
+    if case.get("status") == "ended":
+        print("(Người dùng đã rời cuộc trò chuyện.)")
     return 0
 
 
-def _print_messages(items: list[tuple[dict, str | None]]) -> None:
+def _print_messages(items: list[OpenedItem]) -> None:
     if not items:
         return
     print("--- Tin nhắn ---")
     expected = 1
-    for item, text in items:
-        if item.get("item") != expected:
+    for item in items:
+        if item.number != expected:
             print(f"(Cảnh báo: thiếu tin nhắn số {expected})")
-        expected = item.get("item", expected) + 1
-        who = {"user": "Người dùng", "counselor": "Tư vấn viên"}.get(item.get("direction"), "?")
-        shown = _clean(text) if text is not None else "[không mở được bằng khóa trên máy này]"
-        print(f"[{_local_time(item.get('at', ''))}] {who}: {shown}")
+        expected = item.number + 1
+        who = {"user": "Người dùng", "counselor": "Tư vấn viên"}.get(item.direction, "?")
+        shown = _clean(item.text) if item.text is not None else \
+            "[không mở được bằng khóa trên máy này]"
+        print(f"[{_local_time(item.at.replace('Z', '+00:00'))}] {who}: {shown}")
 
 
 # --------------------------------------------------------------------------- admin
@@ -500,8 +569,11 @@ def _invite(ctx: Ctx, args: argparse.Namespace) -> int:
           "Người đó chạy trên máy của mình:")
     admin_key = b64e(_identities(ctx)[0].public.ed25519)
     # "=" because a code or key may start with "-", which argparse takes for an option.
+    server_key = ctx.store.config().get("server_key", "")
     print(f"  antam counselor init --server {_server(ctx)} --code={result['enrolment_code']} "
-          f"--admin-key={admin_key}")
+          f"--admin-key={admin_key} --server-key={server_key} --alias=\"<tên hiển thị>\"")
+    print("Tên hiển thị (--alias) là tên người dùng thấy; hãy chọn một bí danh, không dùng "
+          "tên thật.")
     return 0
 
 
@@ -534,22 +606,49 @@ def _approve(ctx: Ctx, args: argparse.Namespace) -> int:
         staff_id, role = str(key.get("staff_id")), str(key.get("role"))
         print(f"Người: {_clean(key.get('display_name'))} – {ROLE_LABELS.get(role, '?')} "
               f"({_clean(staff_id)})")
-        print(f"Dấu vân tay: {identity.fingerprint()}")
+        print(f"Dấu vân tay: {identity.fingerprint()}")  # shown with --yes too
         if not args.yes:
             heard = input("Nhập dấu vân tay mà người đó đọc cho bạn: ")
             if _normalise_fingerprint(heard) != _normalise_fingerprint(identity.fingerprint()):
                 raise CliError("Dấu vân tay không khớp: KHÔNG duyệt khóa này.", EXIT_SECURITY)
-        signature = sign_approval(_unlock(admin, _passphrase()), identity, staff_id, role)
-        api.approve(identity.key_id, signature)
+        signer = _unlock(admin, _passphrase())
+        # The person's key in use (if any) is retired by this one: signed here, like the
+        # approval, so nobody who can only write to the database can bring it back.
+        in_use = [k for k in api.keys("active", staff_id) if k.get("key_id") != args.key_id]
+        retire = _revocations(signer, in_use, staff_id, "retired")
+        api.approve(identity.key_id, sign_approval(signer, identity, staff_id, role), retire)
     print(f"Đã duyệt khóa {identity.key_id}.")
+    if retire:
+        print(f"Khóa cũ đã được thu hồi: {', '.join(r['key_id'] for r in retire)}.")
     return 0
 
 
+def _revocations(signer: PrivateIdentity, keys: list[dict], staff_id: str,
+                 reason: str) -> list[dict]:
+    """Signed revocations of each approved, not yet revoked key (checked here, not trusted)."""
+    now = iso_utc(dt.datetime.now(dt.UTC))
+    signed = []
+    for key in keys:
+        if not key.get("approval") or key.get("revocation"):
+            continue
+        try:
+            identity = PublicIdentity.from_json(key)
+        except CryptoError:
+            raise CliError("Máy chủ trả về khóa không hợp lệ.", EXIT_SECURITY) from None
+        signed.append({"key_id": identity.key_id, "revoked_at": now,
+                       "signature": sign_revocation(signer, identity, staff_id, reason, now)})
+    return signed
+
+
 def _remove(ctx: Ctx, args: argparse.Namespace) -> int:
+    admin = _identities(ctx)[0]
     with _api(ctx) as api:
-        api.remove(args.staff_id)
-    print(f"Đã gỡ {args.staff_id}: mọi phiên đăng nhập của người này đã kết thúc và họ không "
-          "nhận thêm ca nào.")
+        keys = api.keys(staff_id=args.staff_id)
+        revocations = _revocations(_unlock(admin, _passphrase()), keys, args.staff_id,
+                                   "removed")
+        api.remove(args.staff_id, revocations)
+    print(f"Đã gỡ {args.staff_id}: mọi khóa của người này đã bị thu hồi (có chữ ký của bạn), "
+          "mọi phiên đăng nhập đã kết thúc và họ không nhận thêm ca nào.")
     return 0
 
 
@@ -588,6 +687,10 @@ def _counselor_parsers(group: argparse._SubParsersAction) -> None:
     init.add_argument("--code", required=True, help="mã ghi danh do quản trị viên trao")
     init.add_argument("--admin-key", action="append", required=True,
                       help="khóa công khai của quản trị viên (có thể lặp lại)")
+    init.add_argument("--server-key", required=True,
+                      help="khóa ký của máy chủ (quản trị viên trao cùng mã ghi danh)")
+    init.add_argument("--alias", required=True,
+                      help="tên người dùng thấy (một bí danh, không phải tên thật)")
     leaf("login", "đăng nhập bằng khóa trên máy này", _login)
     notify = leaf("notify", "nhận thông báo ca mới qua Telegram", _notify)
     target = notify.add_mutually_exclusive_group(required=True)
@@ -596,14 +699,19 @@ def _counselor_parsers(group: argparse._SubParsersAction) -> None:
     leaf("queue", "các ca đang mở, khẩn cấp nhất trước", _queue)
     leaf("claim", "nhận một ca", _claim).add_argument("code")
     leaf("read", "đọc ca (giải mã trên máy này)", _read).add_argument("code")
-    reply = leaf("reply", "trả lời người dùng", _reply)
+    reply = leaf("reply", "trả lời người dùng (nội dung đọc từ stdin, lời nhắc hoặc "
+                          "trình soạn thảo, không từ dòng lệnh)", _reply)
     reply.add_argument("code")
-    reply.add_argument("text")
+    reply.add_argument("--editor", action="store_true",
+                       help="soạn trong $EDITOR (tệp tạm chỉ bạn đọc được, xoá ngay sau đó)")
     close = leaf("close", "đóng ca và ghi kết quả", _close)
     close.add_argument("code")
     close.add_argument("--outcome", required=True, choices=OUTCOMES)
     close.add_argument("--referred-to", metavar="CONTACT_ID", help="khi chuyển tuyến")
     leaf("rotate", "tạo khóa mới (chờ quản trị viên duyệt)", _rotate)
+    leaf("alias", "đổi tên người dùng thấy", _alias).add_argument("alias")
+    leaf("trust-server", "ghim khóa ký mới của máy chủ (khi máy chủ đổi khóa)",
+         _trust_server).add_argument("--server-key", required=True)
     leaf("trust-admin", "thay các khóa quản trị được tin (khi quản trị viên đổi khóa)",
          _trust_admin).add_argument("--admin-key", action="append", required=True,
                                     help="khóa công khai của quản trị viên (có thể lặp lại)")
@@ -614,15 +722,17 @@ def _admin_parsers(group: argparse._SubParsersAction) -> None:
         return _leaf(group, name, help_text, handler, "admin")
 
     leaf("init", "tạo khóa quản trị trên máy này", _admin_init)
-    leaf("login", "đăng nhập quản trị", _login).add_argument(
-        "--server", help="địa chỉ máy chủ (https://…); lưu lại cho lần sau")
+    login = leaf("login", "đăng nhập quản trị", _login)
+    login.add_argument("--server", help="địa chỉ máy chủ (https://…); lưu lại cho lần sau")
+    login.add_argument("--server-key", help="khóa ký của máy chủ, nếu được trao riêng")
     invite = leaf("invite", "mời một người và cấp mã ghi danh", _invite)
     invite.add_argument("name")
     invite.add_argument("--role", required=True, choices=ROLES)
     leaf("pending", "các khóa chờ duyệt", _pending)
     approve = leaf("approve", "duyệt một khóa sau khi đối chiếu dấu vân tay", _approve)
     approve.add_argument("key_id")
-    approve.add_argument("--yes", action="store_true", help="không hỏi lại dấu vân tay")
+    approve.add_argument("--yes", action="store_true",
+                         help="không hỏi nhập lại dấu vân tay (vẫn in ra để đối chiếu)")
     leaf("remove", "gỡ một người (kết thúc mọi phiên của họ)", _remove).add_argument("staff_id")
     leaf("audit", "nhật ký thao tác (không có nội dung)", _audit).add_argument(
         "--limit", type=int, default=200)

@@ -73,8 +73,12 @@ class ApiClient:
 
     # ----------------------------------------------------------------- enrolment and login
 
-    def enrol(self, code: str, identity: dict) -> dict:
-        return self._call("POST", "/enrol", {"code": code, "identity": identity})
+    def server(self) -> dict:
+        return self._call("GET", "/server")
+
+    def enrol(self, code: str, identity: dict, alias: str | None = None) -> dict:
+        return self._call("POST", "/enrol", {"code": code, "identity": identity,
+                                             "alias": alias})
 
     def challenge(self, key_id: str) -> str:
         return self._call("POST", "/auth/challenge", {"key_id": key_id})["nonce"]
@@ -94,12 +98,15 @@ class ApiClient:
     def set_notify(self, address: str | None) -> dict:
         return self._call("PUT", "/me/notify", {"address": address})
 
+    def set_alias(self, alias: str) -> dict:
+        return self._call("PUT", "/me/alias", {"alias": alias})
+
     def add_key(self, identity: dict) -> dict:
         return self._call("POST", "/me/keys", {"identity": identity})
 
-    def keys(self, status: str | None = None) -> list[dict]:
-        params = {"status": status} if status else None
-        return self._call("GET", "/keys", params=params)["keys"]
+    def keys(self, status: str | None = None, staff_id: str | None = None) -> list[dict]:
+        params = {k: v for k, v in (("status", status), ("staff_id", staff_id)) if v}
+        return self._call("GET", "/keys", params=params or None)["keys"]
 
     # ----------------------------------------------------------------- cases
 
@@ -111,6 +118,10 @@ class ApiClient:
 
     def read(self, code: str) -> dict:
         return self._call("GET", f"/cases/{_segment(code)}")
+
+    def share(self, code: str, shares: list[dict]) -> int:
+        return int(self._call("POST", f"/cases/{_segment(code)}/shares",
+                              {"shares": shares})["added"])
 
     def reply(self, code: str, text: str) -> bool:
         return bool(self._call("POST", f"/cases/{_segment(code)}/messages",
@@ -125,12 +136,13 @@ class ApiClient:
     def invite(self, display_name: str, role: str) -> dict:
         return self._call("POST", "/admin/staff", {"display_name": display_name, "role": role})
 
-    def approve(self, key_id: str, signature: str) -> dict:
+    def approve(self, key_id: str, signature: str, retire: list[dict]) -> dict:
         return self._call("POST", f"/admin/keys/{_segment(key_id)}/approval",
-                          {"signature": signature})
+                          {"signature": signature, "retire": retire})
 
-    def remove(self, staff_id: str) -> None:
-        self._call("DELETE", f"/admin/staff/{_segment(staff_id)}")
+    def remove(self, staff_id: str, revocations: list[dict]) -> None:
+        self._call("POST", f"/admin/staff/{_segment(staff_id)}/removal",
+                   {"revocations": revocations})
 
     def audit(self, limit: int = 200) -> list[dict]:
         return self._call("GET", "/admin/audit", params={"limit": limit})["events"]

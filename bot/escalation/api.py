@@ -20,9 +20,10 @@ from typing import Any
 from tornado.httpserver import HTTPServer
 from tornado.web import Application, HTTPError, RequestHandler, stream_request_body
 
-from bot.escalation.crypto import CryptoError, PublicIdentity
-from bot.escalation.errors import EscalationError, Unauthorized
+from bot.escalation.crypto import CryptoError, PublicIdentity, b64e
+from bot.escalation.errors import EscalationError, TooManyRequests, Unauthorized
 from bot.escalation.hub import EscalationHub
+from bot.escalation.ratelimit import RateLimiter
 from bot.escalation.views import Principal
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ SPEC_PATH = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.yaml
 KEY_STATUSES = ("pending", "active", "retired", "removed")
 _NOTIFY_RE = re.compile(r"^telegram:-?[0-9]{1,20}$")
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+MAX_SIGNED = 50  # revocations or retirements in one request
 
 Result = tuple[int, Any]
 Operation = Callable[..., Awaitable[Result]]
@@ -82,6 +84,33 @@ def _iso(value: Any) -> str:
     return value.isoformat() + "Z"
 
 
+def _signed_list(doc: dict, name: str) -> list[dict]:
+    """Revocations an admin signed on their own machine: [{key_id, revoked_at, signature}]."""
+    items = _field(doc, name, list, optional=True) or []
+    if len(items) > MAX_SIGNED:
+        raise BadInput(f"field '{name}' holds more than {MAX_SIGNED} entries")
+    for item in items:
+        if not isinstance(item, dict):
+            raise BadInput(f"every entry of '{name}' must be an object")
+        for part in ("key_id", "revoked_at", "signature"):
+            _text(item, part, 200)
+    return items
+
+
+class Limits:
+    """Buckets for the unauthenticated doors: per client address and per key id."""
+
+    def __init__(self) -> None:
+        self.by_address = RateLimiter(per_minute=30, burst=20)
+        self.by_key = RateLimiter(per_minute=10, burst=10)
+        self.enrol = RateLimiter(per_minute=5, burst=5)
+
+    def check(self, limiter: RateLimiter, key: str) -> None:
+        wait = limiter.retry_after(key)
+        if wait > 0:
+            raise TooManyRequests(f"too many attempts: try again in {int(wait) + 1} s")
+
+
 # --------------------------------------------------------------------------- the handler
 
 
@@ -89,8 +118,10 @@ def _iso(value: Any) -> str:
 class _Endpoint(RequestHandler):
     """One route: ``ops`` maps an HTTP method to its operation."""
 
-    def initialize(self, hub: EscalationHub, ops: dict[str, Operation], route: str) -> None:
+    def initialize(self, hub: EscalationHub, ops: dict[str, Operation], route: str,
+                   limits: Limits) -> None:
         self.hub = hub
+        self.limits = limits
         self._ops = ops
         self.route = route  # the pattern, for the access log (no case codes or ids)
         self._chunks: list[bytes] = []
@@ -154,6 +185,12 @@ class _Endpoint(RequestHandler):
     async def principal(self) -> Principal:
         return await self.hub.run(self.hub.service.sessions.authenticate, self.token())
 
+    def limit(self, limiter: RateLimiter, key: str | None = None) -> None:
+        """Refuse (429) beyond the door's rate, per client address and, if given, key."""
+        self.limits.check(self.limits.by_address, self.request.remote_ip or "?")
+        if key is not None:
+            self.limits.check(limiter, key)
+
     # ----------------------------------------------------------------- errors
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
@@ -169,6 +206,9 @@ class _Endpoint(RequestHandler):
             self.set_status(error.status)
             if error.status == 401:
                 self.set_header("WWW-Authenticate", "Bearer")
+            if error.status == 429:
+                self.set_header("Retry-After", "".join(c for c in str(error) if c.isdigit())
+                                or "60")
             body = {"error": error.code, "message": str(error)}
         elif isinstance(error, HTTPError) and status_code in _HTTP_CODES:
             body = {"error": _HTTP_CODES[status_code], "message": self._reason}
@@ -185,6 +225,7 @@ class _Endpoint(RequestHandler):
 class _NotFound(_Endpoint):
     def initialize(self) -> None:
         self._ops, self.route, self._chunks, self._size = {}, "(unknown)", [], 0
+        self.limits = Limits()
 
     async def _dispatch(self, *args: str) -> None:
         raise HTTPError(404)
@@ -202,15 +243,27 @@ async def _spec(h: _Endpoint) -> Result:
     return 200, text
 
 
+async def _server(h: _Endpoint) -> Result:
+    """The key that signs sealed items, for clients to compare with the one they pinned,
+    and the origins a log-in signature must name."""
+    key = h.hub.service.cases.signing_key
+    return 200, {"signing_key": b64e(key),
+                 "fingerprint": PublicIdentity(b"", key).fingerprint(),
+                 "origins": list(h.hub.service.policy.origins())}
+
+
 async def _enrol(h: _Endpoint) -> Result:
+    h.limit(h.limits.enrol, h.request.remote_ip or "?")
     doc = h.body()
     code, identity = _text(doc, "code", 100), _identity(doc)
-    staff_id, key_id = await h.hub.run(h.hub.service.staff.enrol, code, identity)
+    alias = _text(doc, "alias", 60, optional=True)
+    staff_id, key_id = await h.hub.run(h.hub.service.staff.enrol, code, identity, alias)
     return 201, {"staff_id": staff_id, "key_id": key_id, "fingerprint": identity.fingerprint()}
 
 
 async def _challenge(h: _Endpoint) -> Result:
     key_id = _text(h.body(), "key_id", 64)
+    h.limit(h.limits.by_key, key_id)
     return 200, {"nonce": await h.hub.run(h.hub.service.sessions.challenge, key_id)}
 
 
@@ -218,6 +271,7 @@ async def _login(h: _Endpoint) -> Result:
     doc = h.body()
     key_id, nonce, signature = (_text(doc, name, 200) for name in ("key_id", "nonce",
                                                                     "signature"))
+    h.limit(h.limits.by_key, key_id)
     token, expires, role = await h.hub.run(h.hub.service.sessions.login, key_id, nonce, signature)
     return 200, {"token": token, "expires_at": _iso(expires), "role": role}
 
@@ -245,6 +299,12 @@ async def _set_notify(h: _Endpoint) -> Result:
     return 200, {"address": address}
 
 
+async def _set_alias(h: _Endpoint) -> Result:
+    who, doc = await h.principal(), h.body()
+    alias = await h.hub.run(h.hub.service.staff.set_alias, who, _text(doc, "alias", 60))
+    return 200, {"alias": alias}
+
+
 async def _add_key(h: _Endpoint) -> Result:
     who, identity = await h.principal(), _identity(h.body())
     key_id = await h.hub.run(h.hub.service.staff.add_key, who, identity)
@@ -256,7 +316,10 @@ async def _keys(h: _Endpoint) -> Result:
     status = h.get_query_argument("status", None)
     if status is not None and status not in KEY_STATUSES:
         raise BadInput(f"status must be one of {', '.join(KEY_STATUSES)}")
-    return 200, {"keys": await h.hub.run(h.hub.service.staff.keys, status)}
+    staff_id = h.get_query_argument("staff_id", None)
+    if staff_id is not None and len(staff_id) > 60:
+        raise BadInput("staff_id is too long")
+    return 200, {"keys": await h.hub.run(h.hub.service.staff.keys, status, staff_id)}
 
 
 async def _queue(h: _Endpoint) -> Result:
@@ -271,6 +334,13 @@ async def _claim(h: _Endpoint, code: str) -> Result:
 
 async def _read(h: _Endpoint, code: str) -> Result:
     return 200, await h.hub.run(h.hub.service.cases.read, await h.principal(), code)
+
+
+async def _share(h: _Endpoint, code: str) -> Result:
+    who, doc = await h.principal(), h.body()
+    shares = _field(doc, "shares", list)
+    added = await h.hub.run(h.hub.service.cases.share, who, code, shares)
+    return 201, {"added": added}
 
 
 async def _reply(h: _Endpoint, code: str) -> Result:
@@ -296,12 +366,14 @@ async def _invite(h: _Endpoint) -> Result:
 
 async def _approve(h: _Endpoint, key_id: str) -> Result:
     who, doc = await h.principal(), h.body()
-    await h.hub.run(h.hub.service.staff.approve, who, key_id, _text(doc, "signature", 200))
+    await h.hub.run(h.hub.service.staff.approve, who, key_id, _text(doc, "signature", 200),
+                    _signed_list(doc, "retire"))
     return 200, {"key_id": key_id, "status": "active"}
 
 
 async def _remove(h: _Endpoint, staff_id: str) -> Result:
-    await h.hub.run(h.hub.service.staff.remove, await h.principal(), staff_id)
+    who, doc = await h.principal(), h.body()
+    await h.hub.remove_staff(who, staff_id, _signed_list(doc, "revocations"))
     return 204, None
 
 
@@ -316,20 +388,23 @@ async def _audit(h: _Endpoint) -> Result:
 _SEGMENT = r"([^/]{1,100})"
 ROUTES: list[tuple[str, dict[str, Operation]]] = [
     ("/openapi.yaml", {"GET": _spec}),
+    ("/server", {"GET": _server}),
     ("/enrol", {"POST": _enrol}),
     ("/auth/challenge", {"POST": _challenge}),
     ("/auth/session", {"POST": _login, "DELETE": _logout}),
     ("/me", {"GET": _me}),
     ("/me/notify", {"PUT": _set_notify}),
+    ("/me/alias", {"PUT": _set_alias}),
     ("/me/keys", {"POST": _add_key}),
     ("/keys", {"GET": _keys}),
     ("/cases", {"GET": _queue}),
     (f"/cases/{_SEGMENT}", {"GET": _read}),
     (f"/cases/{_SEGMENT}/claim", {"POST": _claim}),
     (f"/cases/{_SEGMENT}/messages", {"POST": _reply}),
+    (f"/cases/{_SEGMENT}/shares", {"POST": _share}),
     (f"/cases/{_SEGMENT}/close", {"POST": _close}),
     ("/admin/staff", {"POST": _invite}),
-    (f"/admin/staff/{_SEGMENT}", {"DELETE": _remove}),
+    (f"/admin/staff/{_SEGMENT}/removal", {"POST": _remove}),
     (f"/admin/keys/{_SEGMENT}/approval", {"POST": _approve}),
     ("/admin/audit", {"GET": _audit}),
 ]
@@ -344,16 +419,20 @@ def _log_request(handler: RequestHandler) -> None:
 
 def make_app(hub: EscalationHub) -> Application:
     # The log names the route with "{}" for its parameter, never the value.
+    limits = Limits()
     handlers = [(f"{PREFIX}{path}$", _Endpoint,
-                 {"hub": hub, "ops": ops, "route": path.replace(_SEGMENT, "{}")})
-                for path, ops in ROUTES]
+                 {"hub": hub, "ops": ops, "route": path.replace(_SEGMENT, "{}"),
+                  "limits": limits}) for path, ops in ROUTES]
     return Application(handlers, default_handler_class=_NotFound, log_function=_log_request)
 
 
 async def serve_api(hub: EscalationHub, port: int, address: str = "127.0.0.1") -> None:
     """Serve until cancelled. Plain HTTP on loopback: TLS is the reverse proxy's job."""
     # Bodies over MAX_BODY get a 413 before being read; this caps chunked ones too.
-    server = HTTPServer(make_app(hub), max_body_size=16 * MAX_BODY, body_timeout=60)
+    # xheaders: the client's address comes from the reverse proxy's X-Real-IP /
+    # X-Forwarded-For; the API listens on loopback only, so only the proxy can set them.
+    server = HTTPServer(make_app(hub), max_body_size=16 * MAX_BODY, body_timeout=60,
+                        xheaders=True)
     server.listen(port, address=address)
     log.info("counselor API listening on %s:%d%s", address, port, PREFIX)
     try:

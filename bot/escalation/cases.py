@@ -1,7 +1,11 @@
 """Cases: opening one sealed to every approved reader, the risk-ordered queue, exclusive
 claims, the sealed relay both ways, closing with an outcome, and the waiting-case timers.
 
-Case content is sealed here to readers' public keys and opened only on their devices.
+Case content is sealed here to readers' public keys and opened only on their devices. Each
+sealed item is signed with the server's key, which clients pin, so a database writer can
+neither forge nor re-seal what a counselor reads. A case always has a reader who can act:
+new items go to the holder's current keys and to every supervisor, so a key rotation or a
+removal never strands a case or loses a user's message.
 """
 
 from __future__ import annotations
@@ -11,24 +15,27 @@ import json
 import re
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.escalation import crypto
 from bot.escalation.audit import AuditLog
-from bot.escalation.crypto import SealContext
+from bot.escalation.crypto import WRAP_LEN, CryptoError, PublicIdentity, SealContext, b64d, iso_utc
 from bot.escalation.errors import Conflict, EscalationError, Forbidden, NoCounselors, NotFound
 from bot.escalation.policy import OUTCOMES, RISK_RANK, EscalationPolicy
 from bot.escalation.staff import CODE_ALPHABET, StaffDirectory
-from bot.escalation.tables import Case, CaseItem, Staff
+from bot.escalation.tables import Case, CaseItem, CaseItemShare, Staff
 from bot.escalation.vault import SubjectVault
 from bot.escalation.views import (
     CaseView,
     Principal,
     Reminder,
     Ticket,
+    UserRoute,
     case_view,
     require_reader,
 )
@@ -37,40 +44,50 @@ from bot.storage import Database
 OPEN_STATES = ("queued", "claimed")
 _SLUG = re.compile(r"^[a-z0-9_]{1,64}$")
 _MAX_TEXT = 4000
+_MAX_SHARES = 500
 
 
 class CaseBook:
     def __init__(self, database: Database, staff: StaffDirectory, vault: SubjectVault,
-                 policy: EscalationPolicy, audit: AuditLog, clock: Callable[[], dt.datetime]):
+                 policy: EscalationPolicy, audit: AuditLog, clock: Callable[[], dt.datetime],
+                 signer: Ed25519PrivateKey):
         self._db = database
         self._staff = staff
         self._vault = vault
         self.policy = policy
         self._audit = audit
         self._clock = clock
+        self._signer = signer
+
+    @property
+    def signing_key(self) -> bytes:
+        """The public half of the server's item-signing key, which clients pin."""
+        return self._signer.public_key().public_bytes_raw()
 
     # ----------------------------------------------------------------- opening a case
 
-    def open_case(self, subject: str, routing: str, risk: str, body: dict) -> Ticket:
-        """Seal the case to every approved counselor and queue it."""
+    def open_case(self, subject: str, routing: str, risk: str, body: dict,
+                  discreet: bool = True, reminders: int = 1) -> Ticket:
+        """Seal the case to every approved reader and queue it."""
         if risk not in RISK_RANK:
             raise EscalationError(f"unknown risk {risk!r}")
-        recipients = self._staff.recipients()
-        if not recipients:
-            raise NoCounselors("no approved counselor can receive a case")
         case_id, now = uuid.uuid4().hex, self._clock()
-        sealed = crypto.seal(json.dumps(body, ensure_ascii=False).encode(), recipients,
-                             SealContext(case_id, 0, "case"))
         with self._db.session() as session, session.begin():
+            recipients = self._staff.readers(session)
+            if not recipients:
+                raise NoCounselors("no approved counselor can receive a case")
             code = self._new_code(session)
             session.add(Case(id=case_id, code=code, risk=risk, risk_rank=RISK_RANK[risk],
                              status="queued", subject=subject, created_at=now,
                              routing=self._vault.seal(session, subject, f"routing:{case_id}",
-                                                    routing),
+                                                      routing),
                              recipients="\n".join(sorted(r.key_id for r in recipients)),
-                             notified_at=now, notify_count=1, next_item=1))
-            session.add(CaseItem(case_id=case_id, item=0, direction="case",
-                                 sealed=json.dumps(sealed), created_at=now))
+                             notified_at=now, notify_count=1, next_item=1,
+                             discreet=discreet,
+                             user_reminders=max(0, min(reminders, self.policy.user_reminders)),
+                             user_reminded=0))
+            self._add_sealed(session, case_id, 0, "case",
+                             json.dumps(body, ensure_ascii=False), recipients)
             self._audit.record(session, "user", "open", code, risk)
             position = self._position(session, RISK_RANK[risk], now)
         wait = round(position * self.policy.minutes_per_case)
@@ -102,14 +119,13 @@ class CaseBook:
             cases = session.scalars(query.order_by(Case.risk_rank, Case.created_at)).all()
             return [case_view(c, self._staff.names(session)) for c in cases]
 
-    def claim(self, principal: Principal, code: str) -> tuple[CaseView, str | None]:
+    def claim(self, principal: Principal, code: str) -> tuple[CaseView, UserRoute | None]:
         """Exclusive: one conditional UPDATE, so of two simultaneous claims exactly one wins.
-        Returns the case and the user's routing (to tell them a counselor is here)."""
+        Any active reader may claim, even one approved after the case opened: from then on
+        everything is sealed to them too. Returns the case and the user's route."""
         require_reader(principal)
         with self._db.session() as session, session.begin():
             case = self._case(session, code)
-            if principal.key_id not in case.recipients.split("\n"):
-                raise Forbidden("this case was not encrypted to your key")
             won = session.execute(update(Case).where(Case.id == case.id,
                                                      Case.status == "queued")
                                   .values(status="claimed", claimed_by=principal.staff_id,
@@ -119,25 +135,79 @@ class CaseBook:
             self._audit.record(session, principal.staff_id, "claim", code)
         with self._db.session() as session, session.begin():
             case = self._case(session, code)
-            return case_view(case, self._staff.names(session)), self._routing(session, case)
+            return case_view(case, self._staff.names(session)), self._route(session, case)
+
+    def release(self, staff_id: str) -> list[tuple[str, UserRoute | None]]:
+        """Cases held by someone who can no longer act go back to the queue: (code, route)."""
+        released = []
+        with self._db.session() as session, session.begin():
+            for case in session.scalars(select(Case).where(Case.claimed_by == staff_id,
+                                                           Case.status == "claimed")):
+                case.status, case.claimed_by, case.claimed_at = "queued", None, None
+                case.notified_at = self._clock()
+                self._audit.record(session, "system", "requeue", case.code)
+                released.append((case.code, self._route(session, case)))
+        return released
 
     def read(self, principal: Principal, code: str) -> dict:
-        """The sealed case and messages, with each recipient's approval so the client can
-        verify the recipient list itself before opening anything."""
+        """The sealed case and messages with every key that can open them, each with its
+        admin approval and any revocation, so the client verifies the readers itself."""
         require_reader(principal)
         with self._db.session() as session, session.begin():
             case = self._held_case(session, principal, code, states=None)
             items = session.scalars(select(CaseItem).where(CaseItem.case_id == case.id)
                                     .order_by(CaseItem.item)).all()
-            key_ids = case.recipients.split("\n")
+            shares = self._shares(session, case.id)
+            key_ids = set(case.recipients.split("\n"))
+            for item in items:
+                key_ids |= set(json.loads(item.sealed).get("recipients") or {})
+            key_ids |= {key for per_item in shares.values() for key in per_item}
             directory = {d["key_id"]: d for d in self._staff.key_docs(session, key_ids)}
             self._audit.record(session, principal.staff_id, "read", code)
             return {"case": case_view(case, self._staff.names(session)).as_json(),
                     "case_id": case.id,
-                    "recipients": [directory.get(k, {"key_id": k}) for k in key_ids],
+                    "recipients": [directory.get(k, {"key_id": k}) for k in sorted(key_ids)],
                     "items": [{"item": i.item, "direction": i.direction,
                                "sealed": json.loads(i.sealed),
+                               "shares": shares.get(i.item, {}),
                                "at": i.created_at.isoformat() + "Z"} for i in items]}
+
+    def share(self, principal: Principal, code: str, shares: Iterable[dict]) -> int:
+        """Wraps a reader made, on their own device, of items they can open, for another of
+        their own usable keys (after a rotation). Returns how many were new."""
+        require_reader(principal)
+        shares = list(shares)
+        if len(shares) > _MAX_SHARES:
+            raise EscalationError(f"at most {_MAX_SHARES} shares at once")
+        with self._db.session() as session, session.begin():
+            case = self._held_case(session, principal, code, states=None)
+            own = {k.key_id for k in self._staff.readers(session, [principal.staff_id])}
+            items = set(session.scalars(select(CaseItem.item)
+                                        .where(CaseItem.case_id == case.id)))
+            added = 0
+            for doc in shares:
+                item, key_id, wrap = _share_fields(doc)
+                if key_id not in own:
+                    raise Forbidden("a share must be for one of your own approved keys")
+                if item not in items:
+                    raise NotFound(f"no item {item} in case {case.code}")
+                try:
+                    with session.begin_nested():
+                        session.add(CaseItemShare(case_id=case.id, item=item, key_id=key_id,
+                                                  wrap=wrap, created_at=self._clock()))
+                    added += 1
+                except IntegrityError:
+                    continue  # already shared: the first wrap stands
+            self._audit.record(session, principal.staff_id, "share", code, str(added))
+        return added
+
+    @staticmethod
+    def _shares(session: Session, case_id: str) -> dict[int, dict[str, str]]:
+        shares: dict[int, dict[str, str]] = {}
+        for row in session.scalars(select(CaseItemShare)
+                                   .where(CaseItemShare.case_id == case_id)):
+            shares.setdefault(row.item, {})[row.key_id] = row.wrap
+        return shares
 
     # ----------------------------------------------------------------- relay
 
@@ -167,9 +237,10 @@ class CaseBook:
             address = self._staff.notify_address(session, counselor)
             return case_view(case, self._staff.names(session)), [address] if address else []
 
-    def counselor_message(self, principal: Principal, code: str, text: str) -> str | None:
+    def counselor_message(self, principal: Principal, code: str,
+                          text: str) -> UserRoute | None:
         """Seal and store a counselor's message; returns where to deliver it (None if the
-        user has wiped their data or ended the conversation)."""
+        user has wiped their data)."""
         require_reader(principal)
         if not text.strip() or len(text) > _MAX_TEXT:
             raise EscalationError(f"a message needs 1–{_MAX_TEXT} characters")
@@ -177,23 +248,32 @@ class CaseBook:
             case = self._held_case(session, principal, code, states=("claimed",))
             self._add_item(session, case, "counselor", text)
             self._audit.record(session, principal.staff_id, "reply", code)
-            return self._routing(session, case)
+            return self._route(session, case)
 
     def _add_item(self, session: Session, case: Case, direction: str, text: str) -> None:
-        """Sealed to the case's readers still active: a removed counselor reads nothing new."""
-        active = {r.key_id: r for r in self._staff.recipients()}
-        readers = [active[k] for k in case.recipients.split("\n") if k in active]
+        """Sealed to whoever can act on the case now: the holder's usable keys (a rotated
+        key's successor included) and every supervisor's. A removed person reads nothing."""
+        readers = self._staff.readers(session, [case.claimed_by] if case.claimed_by else [])
+        readers += self._staff.readers(session, roles=("supervisor",))
         if not readers:
-            raise NoCounselors("no reader of this case is still active")
+            raise NoCounselors("nobody who can still act on this case has a usable key")
         item = case.next_item
         case.next_item = item + 1
-        sealed = crypto.seal(text.encode(), readers, SealContext(case.id, item, direction))
-        session.add(CaseItem(case_id=case.id, item=item, direction=direction,
-                             sealed=json.dumps(sealed), created_at=self._clock()))
+        self._add_sealed(session, case.id, item, direction, text, readers)
+
+    def _add_sealed(self, session: Session, case_id: str, item: int, direction: str,
+                    text: str, readers: list[PublicIdentity]) -> None:
+        now = self._clock()
+        context = SealContext(case_id, item, direction)
+        sealed = crypto.sign_item(crypto.seal(text.encode(), _unique(readers), context),
+                                  context, self._signer, iso_utc(now))
+        session.add(CaseItem(case_id=case_id, item=item, direction=direction,
+                             sealed=json.dumps(sealed), created_at=now))
 
     def close(self, principal: Principal, code: str, outcome: str,
-              referred_to: str | None = None) -> str | None:
-        """Record the outcome (fixed list) and end the relay; returns the user's routing."""
+              referred_to: str | None = None) -> UserRoute | None:
+        """Record the outcome (fixed list) and end the relay; returns the user's route if
+        they were still in the chat."""
         require_reader(principal)
         if outcome not in OUTCOMES:
             raise EscalationError(f"outcome must be one of {', '.join(OUTCOMES)}")
@@ -202,11 +282,11 @@ class CaseBook:
             raise EscalationError("'referred' needs referred_to (a contact id); others none")
         with self._db.session() as session, session.begin():
             case = self._held_case(session, principal, code, states=("claimed", "ended"))
-            routing = self._routing(session, case) if case.status == "claimed" else None
+            route = self._route(session, case) if case.status == "claimed" else None
             case.status, case.outcome, case.referred_to = "closed", outcome, referred_to
             case.closed_at = self._clock()
             self._audit.record(session, principal.staff_id, "close", code, outcome)
-            return routing
+            return route
 
     def user_end(self, subject: str) -> list[tuple[str, str | None]]:
         """The user cancels or leaves: a waiting case is cancelled, a held one ends (its
@@ -229,8 +309,9 @@ class CaseBook:
     # ----------------------------------------------------------------- timers
 
     def due_reminders(self) -> list[Reminder]:
-        """Cases waiting too long: counselors are notified again every N minutes, and the
-        supervisors once after M minutes. Marks them so each fires once."""
+        """Cases waiting too long: counselors are notified again every N minutes, the user
+        (silently) only as many times as they chose at intake, and the supervisors once after
+        M minutes. Marks them so each fires once."""
         now, reminders = self._clock(), []
         renotify = dt.timedelta(minutes=self.policy.renotify_after_min)
         escalate = dt.timedelta(minutes=self.policy.escalate_after_min)
@@ -243,8 +324,11 @@ class CaseBook:
                     self._audit.record(session, "system", "escalate", case.code)
                 if now - (case.notified_at or case.created_at) >= renotify:
                     case.notified_at, case.notify_count = now, case.notify_count + 1
-                    reminders.append(Reminder(case.code, case.risk, "renotify",
-                                              self._routing(session, case)))
+                    route = None
+                    if case.user_reminded < case.user_reminders:
+                        case.user_reminded += 1
+                        route = self._route(session, case)
+                    reminders.append(Reminder(case.code, case.risk, "renotify", route))
         return reminders
 
     # ----------------------------------------------------------------- helpers
@@ -264,5 +348,31 @@ class CaseBook:
             raise Conflict(f"case {case.code} is {case.status}")
         return case
 
-    def _routing(self, session: Session, case: Case) -> str | None:
-        return self._vault.open(session, case.subject, f"routing:{case.id}", case.routing)
+    def _route(self, session: Session, case: Case) -> UserRoute | None:
+        address = self._vault.open(session, case.subject, f"routing:{case.id}", case.routing)
+        if address is None:
+            return None
+        return UserRoute(address, case.subject, bool(case.discreet))
+
+    def holder_alias(self, code: str) -> str | None:
+        """The name the user sees for the case's holder."""
+        with self._db.session() as session:
+            return self._staff.alias(session, self._case(session, code).claimed_by)
+
+
+def _unique(readers: list[PublicIdentity]) -> list[PublicIdentity]:
+    return list({r.key_id: r for r in readers}.values())
+
+
+def _share_fields(doc: object) -> tuple[int, str, str]:
+    if not isinstance(doc, dict):
+        raise EscalationError("each share must be an object")
+    item, key_id, wrap = doc.get("item"), doc.get("key_id"), doc.get("wrap")
+    if type(item) is not int or not isinstance(key_id, str) or not isinstance(wrap, str):
+        raise EscalationError("a share needs item (integer), key_id and wrap")
+    try:
+        if len(b64d(wrap)) != WRAP_LEN:
+            raise EscalationError("a wrap has the wrong length")
+    except CryptoError:
+        raise EscalationError("a wrap must be base64url") from None
+    return item, key_id, wrap

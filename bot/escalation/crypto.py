@@ -3,14 +3,18 @@
 The server stores only what this module produces: case content sealed to the
 counselors' X25519 keys, and counselors' private keys wrapped under their own
 passphrases. Every ciphertext is bound to its case, item, direction and exact
-recipient list, so the server can neither move it elsewhere nor silently add
-a reader; adding a reader needs an admin's Ed25519 signature (approvals).
+recipient list, so it cannot be moved elsewhere nor a reader silently added;
+a reader needs an admin's Ed25519 signature (approvals), and an admin's
+signature ends a key (revocations). The server signs each item it seals with a
+key whose public half clients pin, so whoever can write to the database alone
+cannot forge what a counselor reads.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import hashlib
 import hmac
 import os
@@ -19,6 +23,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hpke
@@ -49,6 +54,7 @@ SCRYPT_PARAMS: dict[str, Any] = {"name": "scrypt", "n": 2**17, "r": 8, "p": 1}
 
 _KEY_ID_RE = re.compile(r"k[0-9a-f]{16}")
 _B64_RE = re.compile(r"[A-Za-z0-9_-]*")
+_AT_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 _DIRECTIONS = frozenset({"case", "user", "counselor"})
 _NONCE_LEN = 12
 _TAG_LEN = 16
@@ -371,6 +377,36 @@ class SealContext:
         )
 
 
+def item_statement(sealed: Mapping[str, Any], context: SealContext) -> bytes:
+    """What the server signs for a sealed item: where it belongs, who reads it, when it
+    was sealed, and its ciphertext. Every field is ASCII without NUL (base64, ISO time,
+    a well-formed AAD), so the NUL-joined bytes are unambiguous."""
+    at = sealed.get("at")
+    if not isinstance(at, str) or not _AT_RE.fullmatch(at):
+        raise TamperError("bad or missing sealing time")
+    nonce, ciphertext = sealed.get("nonce"), sealed.get("ciphertext")
+    if not isinstance(nonce, str) or not isinstance(ciphertext, str):
+        raise TamperError("bad or missing ciphertext")
+    return b"\0".join([b"antam-item-v1", context.aad(_parse_recipients(sealed)),
+                       at.encode("ascii"), nonce.encode("ascii"), ciphertext.encode("ascii")])
+
+
+def sign_item(sealed: dict, context: SealContext, key: Ed25519PrivateKey, at: str) -> dict:
+    """The sealed item with its sealing time and the server's signature over both."""
+    doc = {**sealed, "at": at}
+    doc["sig"] = b64e(key.sign(item_statement(doc, context)))
+    return doc
+
+
+def verify_item(sealed: Mapping[str, Any], context: SealContext, server_key: bytes) -> None:
+    """Raise TamperError unless the pinned server key signed exactly this item."""
+    sealed = _require_mapping(sealed, "sealed document")
+    signature = sealed.get("sig")
+    if not isinstance(signature, str) or not verify_signature(
+            server_key, item_statement(sealed, context), signature):
+        raise TamperError("the item is not signed by the pinned server key")
+
+
 def _wrap_info(aad: bytes, key_id: str) -> bytes:
     return aad + b"\0" + key_id.encode("ascii")
 
@@ -417,9 +453,32 @@ def _parse_recipients(sealed: Mapping[str, Any]) -> Mapping[str, Any]:
     return wraps
 
 
-def open_sealed(sealed: dict, identity: PrivateIdentity, context: SealContext) -> bytes:
-    """Decrypt as one recipient. The AAD is rebuilt from the doc's own
-    recipient list, so any change to that list breaks every wrap and the body."""
+def open_sealed(sealed: dict, identity: PrivateIdentity, context: SealContext,
+                shares: Mapping[str, str] | None = None) -> bytes:
+    """Decrypt as one recipient, through the item's own wrap for this key or a wrap the
+    holder added later (``shares``, after a key rotation). The AAD is rebuilt from the
+    doc's own recipient list, so any change to that list breaks every wrap and the body."""
+    data_key, nonce, ciphertext, aad = _unwrap(sealed, identity, context, shares)
+    try:
+        return AESGCM(data_key).decrypt(nonce, ciphertext, aad)
+    except (InvalidTag, ValueError) as exc:
+        raise TamperError("sealed item failed authentication") from exc
+
+
+def share_item(sealed: dict, identity: PrivateIdentity, context: SealContext,
+               to: PublicIdentity, shares: Mapping[str, str] | None = None) -> str:
+    """A wrap of this item's data key for ``to`` (base64), made by a reader who can open it.
+    The body and its AAD are unchanged, so the item's signature still holds."""
+    open_sealed(sealed, identity, context, shares)  # only what authenticates is re-shared
+    data_key, _, _, aad = _unwrap(sealed, identity, context, shares)
+    if not to.x25519:
+        raise ValueError(f"{to.key_id} has no encryption key")
+    return b64e(SUITE.encrypt(data_key, X25519PublicKey.from_public_bytes(to.x25519),
+                              info=_wrap_info(aad, to.key_id)))
+
+
+def _unwrap(sealed: Any, identity: PrivateIdentity, context: SealContext,
+            shares: Mapping[str, str] | None) -> tuple[bytes, bytes, bytes, bytes]:
     sealed = _require_mapping(sealed, "sealed document")
     _require_version(sealed)
     wraps = _parse_recipients(sealed)
@@ -428,19 +487,78 @@ def open_sealed(sealed: dict, identity: PrivateIdentity, context: SealContext) -
     if len(nonce) != _NONCE_LEN or len(ciphertext) < _TAG_LEN:
         raise TamperError("bad nonce or ciphertext length")
     key_id = identity.public().key_id
-    if key_id not in wraps:
+    source = wraps if key_id in wraps else _require_mapping(shares or {}, "shares")
+    if key_id not in source:
         raise TamperError("not a recipient of this item")
-    wrap = _field_b64(wraps, key_id)
+    wrap = _field_b64(source, key_id)
     if len(wrap) != WRAP_LEN:
         raise TamperError("bad key wrap length")
     aad = context.aad(wraps)
     try:
         data_key = SUITE.decrypt(wrap, identity.x25519, info=_wrap_info(aad, key_id))
-        return AESGCM(data_key).decrypt(nonce, ciphertext, aad)
     except (InvalidTag, ValueError) as exc:
         raise TamperError("sealed item failed authentication") from exc
+    return data_key, nonce, ciphertext, aad
 
 
-def login_message(nonce: str, key_id: str) -> bytes:
-    """What a client signs to log in: bound to purpose, nonce and key."""
-    return f"antam-login-v1\0{nonce}\0{key_id}".encode()
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL, lowercase, without a default port."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("not an http(s) URL")
+    default = {"http": 80, "https": 443}[parts.scheme]
+    port = f":{parts.port}" if parts.port and parts.port != default else ""
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host.lower()}{port}"
+
+
+def login_message(nonce: str, key_id: str, origin: str) -> bytes:
+    """What a client signs to log in: bound to purpose, the server's origin, nonce and key,
+    so a signature given to another server cannot log in to this one."""
+    return f"antam-login-v2\0{origin}\0{nonce}\0{key_id}".encode()
+
+
+# --- admin revocation of counselor keys -------------------------------------------
+
+REVOCATION_REASONS = ("retired", "removed")
+
+
+def revocation_message(identity: PublicIdentity, staff_id: str, reason: str,
+                       revoked_at: str) -> bytes:
+    """Canonical bytes an admin signs to end a key: replaced by a newer one ("retired")
+    or its owner removed ("removed"), from ``revoked_at`` (ISO time, UTC)."""
+    if reason not in REVOCATION_REASONS:
+        raise ValueError(f"reason must be one of {REVOCATION_REASONS}")
+    if not isinstance(revoked_at, str) or not _AT_RE.fullmatch(revoked_at):
+        raise ValueError("revoked_at must be an ISO time such as 2026-11-29T08:00:00Z")
+    return b"\0".join([b"antam-revocation-v1", identity.key_id.encode("ascii"),
+                       identity.x25519 + identity.ed25519, _label(staff_id, "staff_id"),
+                       reason.encode("ascii"), revoked_at.encode("ascii")])
+
+
+def sign_revocation(admin: PrivateIdentity, identity: PublicIdentity, staff_id: str,
+                    reason: str, revoked_at: str) -> str:
+    return admin.sign(revocation_message(identity, staff_id, reason, revoked_at))
+
+
+def revocation_valid(admin_keys: Sequence[bytes], identity: PublicIdentity, staff_id: str,
+                     reason: str, revoked_at: str, signature: str) -> bool:
+    try:
+        message = revocation_message(identity, staff_id, reason, revoked_at)
+    except ValueError:
+        return False
+    return any(verify_signature(key, message, signature) for key in admin_keys)
+
+
+def iso_utc(moment: dt.datetime) -> str:
+    """The canonical time format of signed statements: UTC, seconds, "Z"."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment.replace(microsecond=0).isoformat() + "Z"
+
+
+def parse_iso_utc(text: str) -> dt.datetime:
+    """Inverse of iso_utc (naive UTC); ValueError on anything else."""
+    if not isinstance(text, str) or not _AT_RE.fullmatch(text):
+        raise ValueError("not a canonical UTC time")
+    return dt.datetime.fromisoformat(text[:-1])

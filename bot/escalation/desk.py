@@ -2,8 +2,11 @@
 
 Intake: what to share (the conversation so far, a note, or nothing), how to be
 reached (this chat, or a call-back number and a safe time window), a summary
-to confirm, and cancel at every step. Then the queue, and once a counselor
-holds the case, a live relay. Intake answers live in memory only (30 minutes)
+to confirm, and cancel at every step. The summary also says how the counselor's
+messages will arrive (discreet by default: a neutral notice, the text on "Xem")
+and whether to remind them while they wait (once, silently, by default); either
+can be changed there. Then the queue, and once a counselor holds the case, a
+live relay. Intake answers live in memory only (30 minutes)
 and go nowhere but into the case sealed to the counselors; they never reach
 Rasa or the logs.
 """
@@ -46,6 +49,8 @@ class Intake:
     method: str | None = None
     phone: str | None = None
     window: str | None = None
+    discreet: bool = True
+    reminders: int = 1
     started: float = field(default_factory=time.monotonic)
 
 
@@ -122,7 +127,7 @@ class CounselorDesk:
     async def leave(self, pseudonym: str) -> None:
         """Quick exit: nothing of this may reappear in the chat, so the relay ends too."""
         self._intakes.pop(pseudonym, None)
-        await self.hub.user_end(subject_of(pseudonym))
+        await self.hub.leave(subject_of(pseudonym))
 
     async def forget(self, pseudonym: str) -> None:
         """/xoa: crypto-shred the user's escalation data."""
@@ -142,6 +147,9 @@ class CounselorDesk:
             return (self.hub.message("escalate_continue"),)
         if choice in ("cancel", "end_confirm"):
             return await self._cancel(pseudonym, ended=choice == "end_confirm")
+        if choice == "show":  # discreet delivery: the user asked to see what is held
+            held = await self.hub.take_held(subject_of(pseudonym))
+            return tuple(held) or (self.hub.message("escalate_nothing_held"),)
         intake = self._intakes.get(pseudonym)
         if intake is None:  # an old button after a restart or a finished intake
             return await self.start(pseudonym)
@@ -153,6 +161,10 @@ class CounselorDesk:
             return self._on_window(intake, choice.removeprefix("window_"))
         if choice == "confirm" and intake.step == "confirm":
             return await self._confirm(pseudonym, address, intake)
+        if choice == "toggle_discreet" and intake.step == "confirm":
+            intake.discreet = not intake.discreet
+        if choice == "toggle_remind" and intake.step == "confirm":
+            intake.reminders = 0 if intake.reminders else 1
         return (self._prompt_for(intake),)
 
     def _on_share(self, intake: Intake, what: str) -> tuple[Reply, ...]:
@@ -200,6 +212,10 @@ class CounselorDesk:
                                           window=self._window_label(intake.window)).text)
         else:
             lines.append(self.hub.message("escalate_sum_chat").text)
+        lines.append(self.hub.message("escalate_sum_discreet_on" if intake.discreet
+                                      else "escalate_sum_discreet_off").text)
+        lines.append(self.hub.message("escalate_sum_remind_on" if intake.reminders
+                                      else "escalate_sum_remind_off").text)
         return "\n".join(lines)
 
     def _window_label(self, window: str | None) -> str:
@@ -220,7 +236,8 @@ class CounselorDesk:
                             else None}}
         del self._intakes[pseudonym]
         try:
-            ticket = await self.hub.open_case(subject_of(pseudonym), address, intake.risk, body)
+            ticket = await self.hub.open_case(subject_of(pseudonym), address, intake.risk, body,
+                                              intake.discreet, intake.reminders)
         except NoCounselors:
             return (self.hub.message("escalate_no_counselors"),)
         self._open.add(subject_of(pseudonym))

@@ -1,28 +1,32 @@
 """The escalation's async face: what the user's chat and the counselors' API both call.
 
-It runs the service's database work off the event loop, and sends what each
-step owes people: counselors get the case code and risk only, never content;
-users get a counselor's words, the news that someone is here, and the
-hotlines while they wait.
+It runs the service's database work off the event loop, and sends what each step owes
+people: counselors get the case code and risk only, never content; users get a
+counselor's words, the news that someone is here, and the hotlines while they wait.
+Everything sent to a user outside their turn offers the quick exit (the content check
+insists), and for a user who chose discreet delivery it is held, with only a neutral
+"new message" notice on the lock screen until they tap "Xem".
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
 from bot.escalation.outbox import Outbox
 from bot.escalation.service import EscalationService
-from bot.escalation.views import Principal, Ticket
+from bot.escalation.views import CaseView, Principal, Ticket, UserRoute
 from bot.replies import Reply
 
 log = logging.getLogger(__name__)
 
 RISK_LABELS = {"danger": "KHẨN CẤP – đang gặp nguy hiểm", "self_harm": "KHẨN CẤP – nguy cơ tự hại",
                "high": "cao", "standard": "thông thường"}
+# Who the user is talking to when the counselor chose no alias (older accounts).
+NO_ALIAS = "của An Tâm"
 
 Render = Callable[[str], Reply]
 
@@ -46,8 +50,10 @@ class EscalationHub:
 
     # ----------------------------------------------------------------- user side
 
-    async def open_case(self, subject: str, address: str, risk: str, body: dict) -> Ticket:
-        ticket = await self.run(self.service.cases.open_case, subject, address, risk, body)
+    async def open_case(self, subject: str, address: str, risk: str, body: dict,
+                        discreet: bool = True, reminders: int = 1) -> Ticket:
+        ticket = await self.run(self.service.cases.open_case, subject, address, risk, body,
+                                discreet, reminders)
         await self.notify_staff("counselor_new_case", code=ticket.code,
                                 risk=RISK_LABELS[ticket.risk])
         return ticket
@@ -67,36 +73,70 @@ class EscalationHub:
         await self._tell_counselors_user_left(ended)
         return [code for code, _ in ended]
 
+    async def leave(self, subject: str) -> None:
+        """Quick exit: the relay ends and nothing held for the user may reappear."""
+        await self.user_end(subject)
+        await self.run(self.service.held.drop, subject)
+
     async def shred(self, subject: str) -> None:
-        await self._tell_counselors_user_left(await self.run(self.service.retention.shred, subject))
+        await self._tell_counselors_user_left(await self.run(self.service.retention.shred,
+                                                             subject))
+
+    async def take_held(self, subject: str) -> list[Reply]:
+        """What was held for a discreet user, now that they asked to see it."""
+        return await self.run(self.service.held.take, subject)
 
     async def _tell_counselors_user_left(self, ended: list[tuple[str, str | None]]) -> None:
         for code, to in ended:
             if to:
                 await self.outbox.send(to, self.message("counselor_user_left", code=code))
 
+    async def _to_user(self, route: UserRoute, reply: Reply, silent: bool = False) -> bool:
+        """Deliver outside the user's turn: held behind a neutral notice if they chose
+        discreet delivery, the text itself otherwise."""
+        if route.discreet:
+            await self.run(self.service.held.hold, route.subject, reply)
+            reply = self.message("escalate_discreet_notice")
+        return await self.outbox.send(route.address, reply, silent=silent)
+
     # ----------------------------------------------------------------- counselor side
 
-    async def claim(self, principal: Principal, code: str):
-        case, routing = await self.run(self.service.cases.claim, principal, code)
-        if routing:
-            await self.outbox.send(routing, self.message(
-                "escalate_claimed", code=case.code, counselor=principal.display_name))
+    async def claim(self, principal: Principal, code: str) -> CaseView:
+        case, route = await self.run(self.service.cases.claim, principal, code)
+        if route:
+            await self._to_user(route, self.message(
+                "escalate_claimed", code=case.code, counselor=await self._alias(code)))
         return case
 
     async def counselor_reply(self, principal: Principal, code: str, text: str) -> bool:
         """Store the reply sealed and deliver it; False if the user can no longer be reached."""
-        routing = await self.run(self.service.cases.counselor_message, principal, code, text)
-        if routing is None:
+        route = await self.run(self.service.cases.counselor_message, principal, code, text)
+        if route is None:
             return False
-        return await self.outbox.send(routing, self.message(
-            "escalate_counselor_says", counselor=principal.display_name, text=text))
+        return await self._to_user(route, self.message(
+            "escalate_counselor_says", counselor=await self._alias(code), text=text))
 
     async def close(self, principal: Principal, code: str, outcome: str,
                     referred_to: str | None = None) -> None:
-        routing = await self.run(self.service.cases.close, principal, code, outcome, referred_to)
-        if routing:
-            await self.outbox.send(routing, self.message("escalate_closed", code=code.upper()))
+        route = await self.run(self.service.cases.close, principal, code, outcome, referred_to)
+        if route:
+            await self._to_user(route, self.message("escalate_closed", code=code.upper()))
+
+    async def remove_staff(self, actor: Principal, staff_id: str,
+                           revocations: Iterable[dict]) -> None:
+        """Remove a person (with the admin's signed revocations); their open cases go back
+        to the queue, and their users and the other counselors are told."""
+        await self.run(self.service.staff.remove, actor, staff_id, list(revocations))
+        await self._requeue(staff_id)
+
+    async def _requeue(self, staff_id: str) -> None:
+        for code, route in await self.run(self.service.cases.release, staff_id):
+            if route:
+                await self._to_user(route, self.message("escalate_requeued", code=code))
+            await self.notify_staff("counselor_new_case", code=code, risk="đưa lại hàng chờ")
+
+    async def _alias(self, code: str) -> str:
+        return await self.run(self.service.cases.holder_alias, code) or NO_ALIAS
 
     async def notify_staff(self, key: str, roles: tuple[str, ...] = ("counselor", "supervisor"),
                            **values: Any) -> int:
@@ -109,7 +149,8 @@ class EscalationHub:
     # ----------------------------------------------------------------- timers
 
     async def tick(self) -> None:
-        """Re-notify and escalate waiting cases, tell waiting users, purge old cases."""
+        """Re-notify and escalate waiting cases, tell waiting users (silently, as often as
+        they chose), purge old cases."""
         for reminder in await self.run(self.service.cases.due_reminders):
             risk = RISK_LABELS[reminder.risk]
             if reminder.kind == "escalate":
@@ -118,9 +159,9 @@ class EscalationHub:
                                         minutes=round(self.service.policy.escalate_after_min))
                 continue
             await self.notify_staff("counselor_still_waiting", code=reminder.code, risk=risk)
-            if reminder.routing:
-                await self.outbox.send(reminder.routing,
-                                       self.message("escalate_still_waiting", code=reminder.code))
+            if reminder.route:
+                await self._to_user(reminder.route, self.message(
+                    "escalate_still_waiting", code=reminder.code), silent=True)
         purged = await self.run(self.service.retention.purge)
         if purged:
             log.info("retention: purged %d cases", purged)

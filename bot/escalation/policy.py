@@ -1,13 +1,16 @@
-"""Escalation settings from the environment (documented in `.env.example`)."""
+"""Escalation settings and server keys from the environment (documented in `.env.example`)."""
 
 from __future__ import annotations
 
-import base64
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bot.escalation.crypto import CryptoError, b64d, b64e, origin_of
 from bot.escalation.envelope import Keyring
+from bot.secretfile import env_or_generated
 
 # Most urgent first: the queue is ordered by this rank, then by age.
 RISK_RANK = {"danger": 0, "self_harm": 0, "high": 1, "standard": 2}
@@ -25,14 +28,26 @@ def _minutes(name: str, default: float) -> float:
 
 
 def parse_admin_keys(spec: str) -> tuple[bytes, ...]:
-    """ANTAM_ADMIN_KEYS: comma-separated base64url Ed25519 public keys (from `antam admin init`)."""
+    """ANTAM_ADMIN_KEYS: comma-separated base64url Ed25519 public keys (from `antam admin init`),
+    in the strict encoding: a mistyped key is refused, never read as another one."""
     keys = []
     for item in filter(None, (part.strip() for part in spec.split(","))):
-        raw = base64.urlsafe_b64decode(item + "=" * (-len(item) % 4))
+        try:
+            raw = b64d(item)
+        except CryptoError:
+            raise ValueError("ANTAM_ADMIN_KEYS: a key is not valid base64url") from None
         if len(raw) != 32:
             raise ValueError("ANTAM_ADMIN_KEYS: every key must be 32 bytes (Ed25519)")
         keys.append(raw)
     return tuple(keys)
+
+
+def parse_public_key(text: str) -> bytes:
+    """One Ed25519 public key in base64url (a pinned server or admin key)."""
+    keys = parse_admin_keys(text)
+    if len(keys) != 1:
+        raise ValueError("exactly one key is expected")
+    return keys[0]
 
 
 @dataclass(frozen=True)
@@ -44,6 +59,13 @@ class EscalationPolicy:
     enrolment_hours: float = 72.0
     minutes_per_case: float = 10.0  # for the user's expected-wait estimate
     api_port: int = 8788
+    user_reminders: int = 1  # at most this many "still waiting" messages to a user, silent
+    api_origins: tuple[str, ...] = ()  # where clients reach the API; signed into every log-in
+
+    def origins(self) -> tuple[str, ...]:
+        """The API's origins as clients see them (behind the proxy), loopback by default."""
+        return self.api_origins or (f"http://127.0.0.1:{self.api_port}",
+                                    f"http://localhost:{self.api_port}")
 
     @classmethod
     def from_env(cls) -> EscalationPolicy:
@@ -55,21 +77,39 @@ class EscalationPolicy:
             enrolment_hours=_minutes("ANTAM_ENROLMENT_HOURS", 72),
             minutes_per_case=_minutes("ANTAM_MINUTES_PER_CASE", 10),
             api_port=int(os.environ.get("ANTAM_API_PORT", "").strip() or 8788),
+            user_reminders=int(os.environ.get("ANTAM_USER_REMINDERS", "").strip() or 1),
+            api_origins=tuple(origin_of(o) for o in os.environ.get(
+                "ANTAM_API_ORIGINS", "").split(",") if o.strip()),
         )
 
 
 def data_keyring(var_dir: Path) -> Keyring:
     """ANTAM_DATA_KEYS, else a keyring generated once into var/ (mode 0600) for `make run`."""
-    spec = os.environ.get("ANTAM_DATA_KEYS", "").strip()
-    if spec:
-        return Keyring.from_spec(spec)
-    path = var_dir / "data-keys.key"
-    if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(Keyring.generate_spec("k1") + "\n")
-    return Keyring.from_spec(path.read_text(encoding="ascii").strip())
+    return Keyring.from_spec(env_or_generated("ANTAM_DATA_KEYS", var_dir, "data-keys.key",
+                                              lambda: Keyring.generate_spec("k1")))
+
+
+def signing_key(var_dir: Path) -> Ed25519PrivateKey:
+    """ANTAM_SIGNING_KEY: the server's Ed25519 key for the items it seals (base64url seed)."""
+    seed = env_or_generated("ANTAM_SIGNING_KEY", var_dir, "signing.key",
+                            lambda: b64e(Ed25519PrivateKey.generate().private_bytes_raw()))
+    try:
+        return Ed25519PrivateKey.from_private_bytes(b64d(seed))
+    except (CryptoError, ValueError):
+        raise ValueError("ANTAM_SIGNING_KEY must be 32 bytes in base64url") from None
+
+
+def session_key(var_dir: Path) -> bytes:
+    """ANTAM_SESSION_KEY: MACs staff sessions, so a row written into the database is no login."""
+    text = env_or_generated("ANTAM_SESSION_KEY", var_dir, "session.key",
+                            lambda: b64e(os.urandom(32)))
+    try:
+        key = b64d(text)
+    except CryptoError:
+        raise ValueError("ANTAM_SESSION_KEY must be base64url") from None
+    if len(key) < 32:
+        raise ValueError("ANTAM_SESSION_KEY must hold at least 32 bytes")
+    return key
 
 
 def admin_keys_from_env() -> tuple[bytes, ...]:

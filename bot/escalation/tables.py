@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     ForeignKey,
     Integer,
@@ -37,6 +38,8 @@ class Staff(Base):
     # Telegram chat for notifications, envelope-encrypted under subject "staff:<id>".
     notify_ref: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # The name users see, chosen by the staff member: never their real name.
+    alias: Mapped[str | None] = mapped_column(String(40))
 
 
 class StaffKey(Base):
@@ -76,6 +79,11 @@ class Case(Base):
     notify_count: Mapped[int] = mapped_column(Integer, default=0)
     escalated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     next_item: Mapped[int] = mapped_column(Integer, default=1)
+    # Chosen at intake: a neutral "new message" notice instead of the text on the lock
+    # screen, and how many silent "still waiting" messages the user wants (0 or 1).
+    discreet: Mapped[bool] = mapped_column(Boolean, default=True)
+    user_reminders: Mapped[int] = mapped_column(Integer, default=1)
+    user_reminded: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class CaseItem(Base):
@@ -90,6 +98,47 @@ class CaseItem(Base):
     direction: Mapped[str] = mapped_column(String(16))  # case | user | counselor
     sealed: Mapped[str] = mapped_column(Text)  # JSON from crypto.seal
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class CaseItemShare(Base):
+    """An item's data key wrapped for another key of a reader who could open it (after a
+    rotation): the item's ciphertext and signature are unchanged."""
+
+    __tablename__ = "case_item_shares"
+    __table_args__ = (UniqueConstraint("case_id", "item", "key_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    item: Mapped[int] = mapped_column(Integer)
+    key_id: Mapped[str] = mapped_column(String(40))
+    wrap: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class KeyRevocation(Base):
+    """An admin's signature ending a key ("retired" by a newer one, or "removed"). Without a
+    valid one a key stays usable whatever its status column says, and with one it never
+    is again: status flags alone are not trusted."""
+
+    __tablename__ = "key_revocations"
+
+    key_id: Mapped[str] = mapped_column(ForeignKey("staff_keys.key_id"), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(String(16))
+    revoked_at: Mapped[str] = mapped_column(String(24))  # as signed: "2026-11-29T08:00:00Z"
+    signature: Mapped[str] = mapped_column(String(200))
+
+
+class HeldMessage(Base):
+    """A message for a user who chose discreet delivery, until they tap "Xem": envelope-
+    encrypted under the user's data key, so /xoa shreds it too."""
+
+    __tablename__ = "held_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(100), index=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
 
 
 class SubjectKey(Base):
@@ -111,6 +160,9 @@ class StaffSession(Base):
     role: Mapped[str] = mapped_column(String(16))
     key_id: Mapped[str] = mapped_column(String(40))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    # HMAC of the row under ANTAM_SESSION_KEY: a row written or changed by anyone without
+    # that key authenticates nobody.
+    mac: Mapped[str] = mapped_column(String(64))
 
 
 class LoginChallenge(Base):

@@ -51,11 +51,20 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class UserRoute:
+    """How to reach the user of a case: the server reads it back to deliver, never logs it."""
+
+    address: str  # "telegram:<chat id>", "zalo:<user id>"
+    subject: str  # "user:<pseudonym>": whose data key guards what is held for them
+    discreet: bool  # a neutral notice on the lock screen, the text only on "Xem"
+
+
+@dataclass(frozen=True)
 class Reminder:
     code: str
     risk: str
-    kind: str  # "renotify" (counselors again, the user told) or "escalate" (supervisors)
-    routing: str | None
+    kind: str  # "renotify" (counselors again) or "escalate" (supervisors)
+    route: UserRoute | None  # set when the user is also told (silently), within their cap
 
 
 def case_view(case: Case, names: dict[str, str] | None = None) -> CaseView:

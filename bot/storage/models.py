@@ -50,3 +50,13 @@ class ExitMessage(Base):
     pseudonym: Mapped[str] = mapped_column(String(80), index=True)
     message_id: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class SeenEvent(Base):
+    """An incoming event already handled (a Zalo message id, hashed), kept for the replay
+    window so a replay is refused even after a restart."""
+
+    __tablename__ = "seen_events"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)

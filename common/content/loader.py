@@ -357,12 +357,15 @@ REQUIRED_MESSAGES = (
     "selfcheck_intro", "selfcheck_none", "selfcheck_result", "quick_exit_done",
     "data_deleted", "legal_menu", "is_it_abuse", "non_text", "group_refusal",
     "button_expired", "quick_exit_unsupported", "data_delete_failed",
-    "escalate_end_confirm", "escalate_continue",
+    "escalate_end_confirm", "escalate_continue", "escalate_nothing_held",
+    "escalate_sum_discreet_on", "escalate_sum_discreet_off", "escalate_sum_remind_on",
+    "escalate_sum_remind_off",
 )
 # What the counselor desk sends outside the user's turn: it may arrive while someone else
 # holds the phone, so each must offer the quick exit.
 OUT_OF_TURN_MESSAGES = ("escalate_claimed", "escalate_counselor_says", "escalate_relayed",
-                        "escalate_still_waiting", "escalate_closed")
+                        "escalate_still_waiting", "escalate_closed", "escalate_discreet_notice",
+                        "escalate_requeued")
 QUICK_EXIT = "/quick_exit"
 
 

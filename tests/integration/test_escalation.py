@@ -57,13 +57,15 @@ def env(stack, standin, monkeypatch, tmp_path) -> dict[str, str]:
     return values
 
 
-async def _run(home: Path, *args: str) -> str:
-    """An `antam` command on a staff member's own machine (own key directory)."""
+async def _run(home: Path, *args: str, stdin: str = "") -> str:
+    """An `antam` command on a staff member's own machine (own key directory); ``stdin`` is
+    what they pipe in (a reply is never on the command line)."""
     process = await asyncio.create_subprocess_exec(
-        ANTAM, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        ANTAM, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "ANTAM_COUNSELOR_HOME": str(home),
              "ANTAM_COUNSELOR_PASSPHRASE": PASSPHRASE})
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    out, err = await asyncio.wait_for(process.communicate(stdin.encode()), timeout=60)
     assert process.returncode == 0, f"antam {' '.join(args[:2])}: {err.decode()}{out.decode()}"
     return out.decode()
 
@@ -147,10 +149,12 @@ def _user_data_was_shredded(url: str) -> None:
 async def _enrol_counselor(admin_home: Path, counselor_home: Path, server: str,
                            admin_key: str) -> None:
     await _run(admin_home, "admin", "login", "--server", server)
-    invite = await _run(admin_home, "admin", "invite", "Chị Lan", "--role", "counselor")
+    invite = await _run(admin_home, "admin", "invite", "Nguyễn Thị Lan", "--role", "counselor")
     enrolment = _after("Mã ghi danh", invite)
+    server_key = re.search(r"--server-key=(\S+)", invite).group(1)
     init = await _run(counselor_home, "counselor", "init", "--server", server,
-                      f"--code={enrolment}", f"--admin-key={admin_key}")
+                      f"--code={enrolment}", f"--admin-key={admin_key}",
+                      f"--server-key={server_key}", "--alias=Lan")
     key_id = _after("Mã khóa", init)
     assert key_id in await _run(admin_home, "admin", "pending")
     await _run(admin_home, "admin", "approve", key_id, "--yes")
@@ -180,8 +184,11 @@ async def _counselor_takes_the_case(home: Path, user: User, standin: TelegramSta
     assert code in await _run(home, "counselor", "queue")
     before = len(standin.sent(USER_CHAT))
     await _run(home, "counselor", "claim", code)
-    claimed = await user.until(before + 1)
-    assert "Chị Lan" in claimed[0]["text"] and code in claimed[0]["text"]
+    notice = (await user.until(before + 1))[0]
+    assert notice["text"] == "Bạn có tin nhắn mới."  # discreet: nothing on the lock screen
+    claimed = (await user.press(notice, "Xem"))[0]
+    assert "Tư vấn viên Lan" in claimed["text"] and code in claimed["text"]
+    assert "Nguyễn" not in claimed["text"]  # the alias, never the name
     case = await _run(home, "counselor", "read", code)
     assert DISCLOSURE in case and REQUEST in case  # the transcript, decrypted locally
 
@@ -191,9 +198,11 @@ async def _counselor_takes_the_case(home: Path, user: User, standin: TelegramSta
     assert USER_LINE in await _run(home, "counselor", "read", code)
 
     before = len(standin.sent(USER_CHAT))
-    await _run(home, "counselor", "reply", code, COUNSELOR_LINE)
-    reply = (await user.until(before + 1))[0]
-    assert reply["text"] == f"Tư vấn viên Chị Lan: {COUNSELOR_LINE}"
+    await _run(home, "counselor", "reply", code, stdin=COUNSELOR_LINE)
+    notice = (await user.until(before + 1))[0]
+    assert notice["text"] == "Bạn có tin nhắn mới." and "Thoát nhanh" in _titles(notice)
+    reply = (await user.press(notice, "Xem"))[0]
+    assert reply["text"] == f"Tư vấn viên Lan: {COUNSELOR_LINE}"
     assert "Thoát nhanh" in _titles(reply)
     await _quick_exit_inside_the_live_chat(home, user, standin, reply, code)
     await _run(home, "counselor", "close", code, "--outcome", "safety_plan")

@@ -156,6 +156,9 @@ def test_on_zalo_a_digit_after_a_counselor_message_answers_the_counselor(zalo, t
             code = hub.service.cases.active_case(_subject()).code
             await hub.claim(principal, code)
             await hub.counselor_reply(principal, code, "Nhà em có mấy người?")
+            notice = api.texts_to(USER)[-1]  # discreet by default: nothing to read on it
+            assert notice.startswith("Bạn có tin nhắn mới.") and "[/xem] Xem" in notice
+            await say("/xem", "r0")
             await _until(lambda: "Nhà em có mấy người?" in api.texts_to(USER)[-1])
             relayed = api.texts_to(USER)[-1]
             assert "[/thoat] Thoát nhanh" in relayed and "[1]" not in relayed

@@ -10,20 +10,20 @@ import pytest
 
 from bot.core import ConversationCore, IncomingMessage
 from bot.escalation import crypto
-from bot.escalation.crypto import PrivateIdentity, PublicIdentity, SealContext, login_message
+from bot.escalation.crypto import PrivateIdentity, SealContext
 from bot.escalation.desk import CounselorDesk, normalise_phone
-from bot.escalation.envelope import Keyring
 from bot.escalation.errors import Conflict
 from bot.escalation.hub import EscalationHub
 from bot.escalation.outbox import Outbox
 from bot.escalation.policy import EscalationPolicy
-from bot.escalation.service import build_service
+from bot.escalation.service import ServerKeys, build_service
 from bot.pseudonym import pseudonymise
 from bot.rasa_client import NluAnswer
 from bot.replies import Reply
 from bot.safety import SafetyNet
 from bot.storage import Database
 from common.content import ContentStore, render
+from tests.escalation_support import admin_principal, enrol, revocations
 from tests.helpers import ROOT
 
 USER = "p-user"
@@ -39,9 +39,9 @@ class World:
         database.migrate()
         self.admin = PrivateIdentity.generate()
         self.now = dt.datetime(2026, 11, 29, 8, 0)
-        self.service = build_service(database, Keyring.from_spec(Keyring.generate_spec()),
-                                   (self.admin.public().ed25519,), EscalationPolicy(),
-                                   clock=lambda: self.now)
+        self.service = build_service(database, ServerKeys.ephemeral(),
+                                     (self.admin.public().ed25519,), EscalationPolicy(),
+                                     clock=lambda: self.now)
         content = ContentStore(ROOT / "content")
         self.delivered: list[tuple[str, str]] = []
         self.sent: list[tuple[str, bool, Reply]] = []
@@ -57,24 +57,9 @@ class World:
     async def _transcript(self, pseudonym: str) -> list[dict]:
         return [{"from": "user", "text": "chồng tôi đánh tôi"}]
 
-    def login(self, identity: PrivateIdentity, key_id: str):
-        nonce = self.service.sessions.challenge(key_id)
-        token, _, _ = self.service.sessions.login(key_id, nonce,
-                                         identity.sign(login_message(nonce, key_id)))
-        return self.service.sessions.authenticate(token)
-
     def counselor(self, name: str = "Chị Lan", role: str = "counselor",
-                  chat: str = COUNSELOR_CHAT):
-        admin = self.login(self.admin, PublicIdentity(b"", self.admin.public().ed25519).key_id)
-        staff_id, code = self.service.staff.invite(admin, name, role)
-        identity = PrivateIdentity.generate()
-        self.service.staff.enrol(code, identity.public())
-        self.service.staff.approve(admin, identity.public().key_id,
-                             crypto.sign_approval(self.admin, identity.public(), staff_id,
-                                                  role))
-        principal = self.login(identity, identity.public().key_id)
-        self.service.staff.set_notify_chat(principal, f"telegram:{chat}")
-        return identity, principal
+                  chat: str = COUNSELOR_CHAT, alias: str | None = "Lan"):
+        return enrol(self.service, self.admin, name, role, f"telegram:{chat}", alias)
 
     def say(self, text: str) -> list[str]:
         replies = asyncio.run(self.desk.handle(USER, ADDRESS, text))
@@ -125,20 +110,43 @@ def test_call_back_request_reaches_counselors_with_code_and_risk_only(world):
     assert body["risk"] == "danger" and body["transcript"] == []
 
 
+def _request(world: World, *toggles: str) -> str:
+    for step in ("/counselor_start", "/counselor_share_transcript", "/counselor_contact_chat",
+                 *toggles, "/counselor_confirm"):
+        world.say(step)
+    return world.service.cases.active_case(f"user:{USER}").code
+
+
+def test_discreet_by_default_the_lock_screen_shows_only_a_neutral_notice(world):
+    _, principal = world.counselor(name="Nguyễn Thị Lan", alias="Mai")
+    world.say("/counselor_start")
+    world.say("/counselor_share_nothing")
+    confirm = world.say("/counselor_contact_chat")[0]
+    assert "Bạn có tin nhắn mới" in confirm and "nhắc một lần" in confirm
+    code = _request(world)
+    asyncio.run(world.hub.claim(principal, code))
+    asyncio.run(world.hub.counselor_reply(principal, code, "Em có an toàn không?"))
+    to_user = [t for chat, t in world.delivered if chat == "5550001234567"]
+    assert to_user == ["Bạn có tin nhắn mới.", "Bạn có tin nhắn mới."]
+    shown = world.say("/counselor_show")  # the user tapped "Xem"
+    assert shown == [f"Tư vấn viên Mai đã nhận yêu cầu {code}. Từ bây giờ, những gì bạn nhắn "
+                     "ở đây sẽ được chuyển tới tư vấn viên. Bạn có thể kết thúc bất cứ lúc nào.",
+                     "Tư vấn viên Mai: Em có an toàn không?"]
+    assert not any("Lan" in text for text in shown)  # the alias, never the real name
+    assert world.say("/counselor_show") == ["Hiện không có tin nhắn mới."]  # shown once
+
+
 def test_relay_after_a_claim_and_the_user_can_end_it(world):
     identity, principal = world.counselor()
-    world.say("/counselor_start")
-    world.say("/counselor_share_transcript")
-    world.say("/counselor_contact_chat")
-    world.say("/counselor_confirm")
-    code = world.service.cases.active_case(f"user:{USER}").code
+    code = _request(world, "/counselor_toggle_discreet")  # the user chose to see text at once
     asyncio.run(world.hub.claim(principal, code))
-    assert "Chị Lan" in world.delivered[-1][1] and world.delivered[-1][0] == "5550001234567"
+    assert "Tư vấn viên Lan" in world.delivered[-1][1]
+    assert world.delivered[-1][0] == "5550001234567"
     assert world.say("em vẫn ở đây") == ["Đã chuyển tới tư vấn viên. Họ sẽ trả lời bạn tại đây."]
     assert world.say("anh ấy về rồi") == []  # no receipt for every line
     assert world.delivered[-1] == (COUNSELOR_CHAT, f"Có tin nhắn mới trong ca {code}.")
     asyncio.run(world.hub.counselor_reply(principal, code, "Em có an toàn không?"))
-    assert world.delivered[-1] == ("5550001234567", "Tư vấn viên Chị Lan: Em có an toàn không?")
+    assert world.delivered[-1] == ("5550001234567", "Tư vấn viên Lan: Em có an toàn không?")
     assert "kết thúc" in world.say("/counselor_end")[0]  # a question, not the end yet
     assert world.say("/counselor_continue") and world.service.cases.active_case(
         f"user:{USER}").status == "claimed"
@@ -194,14 +202,32 @@ def test_a_waiting_case_renotifies_tells_the_user_then_reaches_a_supervisor(worl
     asyncio.run(world.hub.tick())
     to = {chat: text for chat, text in world.delivered}
     assert code in to[COUNSELOR_CHAT] and "chưa có ai nhận" in to[COUNSELOR_CHAT]
-    assert code in to["5550001234567"] and "1900 969 680" in to["5550001234567"]
+    [(silent, notice)] = [(q, r) for chat, q, r in world.sent if chat == "5550001234567"]
+    assert silent and notice.text == "Bạn có tin nhắn mới."  # no sound, nothing readable
+    [held] = world.say("/counselor_show")
+    assert code in held and "1900 969 680" in held
     assert not any("Chuyển cấp" in text for text in to.values())
     world.delivered.clear()
+    world.sent.clear()
     world.now += dt.timedelta(minutes=10)
     asyncio.run(world.hub.tick())
     escalations = [(c, t) for c, t in world.delivered if t.startswith("Chuyển cấp")]
     assert escalations == [("5550005550000", f"Chuyển cấp: ca {code} (mức nguy cơ: thông "
                                              "thường) chưa có ai nhận sau 15 phút.")]
+    for _ in range(10):  # an hour more: counselors are reminded, the user never again
+        world.now += dt.timedelta(minutes=6)
+        asyncio.run(world.hub.tick())
+    assert [chat for chat, _, _ in world.sent if chat == "5550001234567"] == []
+    assert sum(chat == COUNSELOR_CHAT for chat, _, _ in world.sent) >= 10
+
+
+def test_a_user_who_wants_no_reminder_gets_none(world):
+    world.counselor()
+    code = _request(world, "/counselor_toggle_remind")
+    world.now += dt.timedelta(minutes=6)
+    asyncio.run(world.hub.tick())
+    assert code in [t for chat, t in world.delivered if chat == COUNSELOR_CHAT][-1]
+    assert [chat for chat, _ in world.delivered if chat == "5550001234567"] == []
 
 
 # --------------------------------------------------------------------------- through the core
@@ -309,3 +335,16 @@ def test_every_message_the_desk_sends_the_user_offers_quick_exit(world, core):
     to_user = [reply for chat, _, reply in world.sent if chat == CHAT]
     assert len(to_user) == 3  # claimed, the counselor's words, the end notice
     assert all("/quick_exit" in [b.payload for b in r.buttons] for r in to_user)
+
+
+def test_when_the_holder_is_removed_the_user_is_told_and_the_case_waits_again(world):
+    _, principal = world.counselor()
+    code = _request(world, "/counselor_toggle_discreet")
+    asyncio.run(world.hub.claim(principal, code))
+    world.delivered.clear()
+    admin = admin_principal(world.service, world.admin)
+    asyncio.run(world.hub.remove_staff(admin, principal.staff_id, revocations(
+        world.service, world.admin, principal.staff_id, "removed")))
+    [to_user] = [t for chat, t in world.delivered if chat == "5550001234567"]
+    assert code in to_user and "hàng chờ" in to_user
+    assert world.service.cases.active_case(f"user:{USER}").status == "queued"

@@ -8,6 +8,7 @@ import json
 import threading
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, update
 
 from bot.escalation import crypto
@@ -21,10 +22,11 @@ from bot.escalation.errors import (
     Unauthorized,
 )
 from bot.escalation.policy import EscalationPolicy
-from bot.escalation.service import build_service
+from bot.escalation.service import ServerKeys, build_service
 from bot.escalation.tables import Case, CaseItem, StaffKey, SubjectKey
 from bot.escalation.views import Principal
 from bot.storage import Database
+from tests.escalation_support import admin_principal, enrol, log_in, remove
 
 BODY = {"share": "note", "note": "chồng tôi đánh tôi tối qua", "transcript": [],
         "contact": {"method": "chat", "phone": None, "window": None}, "risk": "danger",
@@ -49,27 +51,22 @@ class Desk:
         self.admin = PrivateIdentity.generate()
         self.clock = Clock()
         self.data_keys = Keyring.generate_spec("k1")
-        self.service = build_service(database, Keyring.from_spec(self.data_keys),
-                                   (self.admin.public().ed25519,),
-                                   EscalationPolicy(renotify_after_min=5, escalate_after_min=15,
-                                                    retention_days=30), self.clock)
-        self.admin_principal = self.login(
-            self.admin, crypto.PublicIdentity(b"", self.admin.public().ed25519).key_id)
+        self.keys = ServerKeys(Keyring.from_spec(self.data_keys), Ed25519PrivateKey.generate(),
+                               b"s" * 32)
+        self.service = build_service(database, self.keys, (self.admin.public().ed25519,),
+                                     EscalationPolicy(renotify_after_min=5,
+                                                      escalate_after_min=15, retention_days=30),
+                                     self.clock)
+        self.admin_principal = admin_principal(self.service, self.admin)
 
     def login(self, identity: PrivateIdentity, key_id: str | None = None) -> Principal:
-        key_id = key_id or identity.public().key_id
-        nonce = self.service.sessions.challenge(key_id)
-        token, _, _ = self.service.sessions.login(key_id, nonce,
-                                         identity.sign(login_message(nonce, key_id)))
-        return self.service.sessions.authenticate(token)
+        return log_in(self.service, identity, key_id)
 
     def counselor(self, name: str, role: str = "counselor") -> tuple[PrivateIdentity, Principal]:
-        staff_id, code = self.service.staff.invite(self.admin_principal, name, role)
-        identity = PrivateIdentity.generate()
-        self.service.staff.enrol(code, identity.public())
-        signature = crypto.sign_approval(self.admin, identity.public(), staff_id, role)
-        self.service.staff.approve(self.admin_principal, identity.public().key_id, signature)
-        return identity, self.login(identity)
+        return enrol(self.service, self.admin, name, role)
+
+    def remove(self, principal: Principal) -> None:
+        remove(self.service, self.admin, principal.staff_id)
 
     def open(self, risk: str = "standard", subject: str = "user:p1"):
         return self.service.cases.open_case(subject, "telegram:5550001234567", risk, BODY)
@@ -143,8 +140,8 @@ def test_relay_is_sealed_both_ways_and_close_needs_a_listed_outcome(desk):
     assert desk.service.cases.user_message("user:p1", "em sợ lắm") is None  # nobody holds it yet
     desk.service.cases.claim(lan, ticket.code)
     desk.service.cases.user_message("user:p1", "em sợ lắm")
-    routing = desk.service.cases.counselor_message(lan, ticket.code, "Chị ở đây với em.")
-    assert routing == "telegram:5550001234567"
+    route = desk.service.cases.counselor_message(lan, ticket.code, "Chị ở đây với em.")
+    assert route.address == "telegram:5550001234567" and route.discreet
     assert _open_item(desk, lan, key, ticket.code, 1).decode() == "em sợ lắm"
     assert _open_item(desk, lan, key, ticket.code, 2).decode() == "Chị ở đây với em."
     with pytest.raises(EscalationError):
@@ -180,10 +177,10 @@ def test_a_session_expires(desk):
     identity, _ = desk.counselor("Chị Lan")
     key_id = identity.public().key_id
     nonce = desk.service.sessions.challenge(key_id)
-    token, _, _ = desk.service.sessions.login(key_id, nonce,
-                                              identity.sign(login_message(nonce, key_id)))
+    signed = identity.sign(login_message(nonce, key_id, "http://127.0.0.1:8788"))
+    token, _, _ = desk.service.sessions.login(key_id, nonce, signed)
     with pytest.raises(Unauthorized):  # a challenge is single-use
-        desk.service.sessions.login(key_id, nonce, identity.sign(login_message(nonce, key_id)))
+        desk.service.sessions.login(key_id, nonce, signed)
     desk.clock.advance(hours=9)
     with pytest.raises(Unauthorized, match="expired"):
         desk.service.sessions.authenticate(token)
@@ -192,7 +189,7 @@ def test_a_session_expires(desk):
 def test_a_removed_counselor_reads_no_new_case_and_cannot_log_in(desk):
     lan_key, lan = desk.counselor("Chị Lan")
     _, hoa = desk.counselor("Anh Hòa")
-    desk.service.staff.remove(desk.admin_principal, lan.staff_id)
+    desk.remove(lan)
     ticket = desk.open("danger")
     with pytest.raises(Unauthorized):
         desk.login(lan_key)
@@ -302,7 +299,7 @@ def test_key_rotation_rewraps_subject_keys(desk):
     assert desk.service.vault.rotate() == 1
     desk.service.vault._keyring = Keyring.from_spec(newest)  # then the old key is dropped
     # The user's address is still readable, under the new key only.
-    assert desk.service.cases.claim(lan, ticket.code)[1] == "telegram:5550001234567"
+    assert desk.service.cases.claim(lan, ticket.code)[1].address == "telegram:5550001234567"
 
 
 def test_indicators_count_requests_and_outcomes_and_hide_small_cells(desk):
