@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from bot.config import Settings
@@ -23,6 +24,7 @@ from bot.rasa_client import RasaClient
 from bot.replies import Reply
 from bot.safety import EMBEDDED_EMERGENCY, SafetyNet
 from bot.storage import Database, ExitLog
+from bot.storage.seen import SeenEvents
 from common.content import ContentError, ContentStore, render
 from common.textnorm import load_lexicon
 
@@ -36,6 +38,7 @@ def lexicon_path(settings: Settings):
 def build_database(settings: Settings) -> Database:
     database = Database(settings.database_url)
     database.migrate()
+    database.make_private()
     return database
 
 
@@ -89,4 +92,6 @@ def build_zalo(settings: Settings, database: Database | None = None,
     zalo = ZaloSettings.from_env()
     if zalo is None:
         return None
-    return ZaloChannel(build_core(settings, database, hub), zalo, settings.var_dir)
+    database = database or build_database(settings)
+    seen = SeenEvents(database, dt.timedelta(seconds=2 * zalo.max_skew_s))
+    return ZaloChannel(build_core(settings, database, hub), zalo, settings.var_dir, seen)

@@ -15,7 +15,14 @@ import uuid
 from pathlib import Path
 
 from bot import nlu_eval
-from bot.app import build_core, build_database, build_escalation, build_telegram, build_zalo
+from bot.app import (
+    build_core,
+    build_database,
+    build_escalation,
+    build_telegram,
+    build_zalo,
+    server_keys,
+)
 from bot.config import Settings
 from bot.counselor import cli as counselor_cli
 from bot.escalation.crypto import PublicIdentity, b64e
@@ -23,6 +30,7 @@ from bot.escalation.hub import EscalationHub
 from bot.handlers.console import ConsoleChannel
 from bot.rasa_client import NluUnavailable, RasaClient
 from bot.rasa_runtime import action_server_command, rasa_env, rasa_server_command
+from bot.secretfile import MissingSecret
 from bot.stack import private_stack
 from bot.storage import Database
 from bot.supervisor import Service, ServiceFailed, Supervisor
@@ -83,6 +91,7 @@ async def _until_stopped(stop: asyncio.Event, work) -> bool:
 
 
 async def _up(settings: Settings, chat: bool, startup_timeout: float) -> int:
+    keys = server_keys(settings)  # before anything starts: production refuses missing ones
     if not (settings.model_dir / MODEL_NAME).exists():
         print(f"no trained model in {settings.model_dir}: run `make train`", file=sys.stderr)
         return 1
@@ -97,7 +106,7 @@ async def _up(settings: Settings, chat: bool, startup_timeout: float) -> int:
             return 0
         await _warm_up(settings)
         database = build_database(settings)
-        hub = build_escalation(settings, database)
+        hub = build_escalation(settings, database, keys)
         channels = _start_channels(settings, database, hub)
         print("ready", flush=True)
         if chat:
@@ -231,9 +240,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Everything antam writes (database, logs, keys, the counselor's key files) is for its
+    # owner only: files 0600, directories 0700.
+    os.umask(0o077)
     args = _parser().parse_args(argv)
     if args.command in ("counselor", "admin"):  # runs on staff machines: no server settings
         return counselor_cli.run(args)
+    try:
+        return _server_command(args)
+    except MissingSecret as missing:
+        print(f"error: {missing}", file=sys.stderr)
+        return 1
+
+
+def _server_command(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     interactive = (args.command == "up" and args.chat) or (
         args.command == "chat" and not args.jsonl)

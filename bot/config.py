@@ -24,6 +24,13 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
+def _positive(text: str, name: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError(f"{name} must be positive")
+    return value
+
+
 def _secret(name: str, var_dir: Path, file_name: str) -> str:
     existed = (var_dir / file_name).exists() or os.environ.get(name, "").strip()
     value = env_or_generated(name, var_dir, file_name)
@@ -47,6 +54,7 @@ class Settings:
     channel_secret: str
     pseudonym_key: str
     log_level: str
+    conversation_minutes: float = 30.0  # quiet time after which Rasa forgets a conversation
 
     @property
     def rasa_url(self) -> str:
@@ -74,4 +82,6 @@ class Settings:
             channel_secret=_secret("ANTAM_CHANNEL_SECRET", var_dir, "channel-secret.key"),
             pseudonym_key=_secret("ANTAM_PSEUDONYM_KEY", var_dir, "pseudonym.key"),
             log_level=_env("ANTAM_LOG_LEVEL", "INFO"),
+            conversation_minutes=_positive(_env("ANTAM_CONVERSATION_MINUTES", "30"),
+                                           "ANTAM_CONVERSATION_MINUTES"),
         )

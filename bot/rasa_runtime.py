@@ -25,6 +25,7 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         "ANTAM_CHANNEL_SECRET": settings.channel_secret,
         "ANTAM_ACTIONS_URL": settings.actions_url,
         "ANTAM_CONTENT_DIR": str(settings.content_dir),
+        "ANTAM_CONVERSATION_MINUTES": str(settings.conversation_minutes),
     })
     return env
 

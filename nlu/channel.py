@@ -48,8 +48,12 @@ class AnTamInputChannel(InputChannel):
         webhook = Blueprint("antam_webhook", __name__)
 
         @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        async def health(request: Request) -> HTTPResponse:
+            # Names the tracker store in use: Rasa falls back to its own (which never
+            # forgets) with only a warning if ours fails to load, and tests check this.
+            store = getattr(getattr(request.app.ctx, "agent", None), "tracker_store", None)
+            store = getattr(store, "_tracker_store", store)  # inside Rasa's FailSafe wrapper
+            return response.json({"status": "ok", "tracker_store": type(store).__name__})
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

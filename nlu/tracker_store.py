@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Dict, Iterable, Optional, Text
+from typing import Any, Callable, Dict, Iterable
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import InMemoryTrackerStore
@@ -29,18 +29,18 @@ class ExpiringInMemoryTrackerStore(InMemoryTrackerStore):
     def __init__(
         self,
         domain: Domain,
-        host: Optional[Text] = None,
-        event_broker: Optional[EventBroker] = None,
+        host: str | None = None,
+        event_broker: EventBroker | None = None,
         quiet_minutes: float = 30,
         clock: Callable[[], float] = time.monotonic,
-        **kwargs: Dict[Text, Any],
+        **kwargs: Dict[str, Any],
     ) -> None:
         super().__init__(domain, event_broker, **kwargs)
         self.quiet_s = float(quiet_minutes) * 60
         if self.quiet_s <= 0:
             raise ValueError("quiet_minutes must be positive")
         self._clock = clock
-        self._touched: Dict[Text, float] = {}
+        self._touched: Dict[str, float] = {}
         self._swept = clock()
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -52,21 +52,21 @@ class ExpiringInMemoryTrackerStore(InMemoryTrackerStore):
         self._touched[tracker.sender_id] = self._clock()
 
     async def _retrieve(
-        self, sender_id: Text, fetch_all_sessions: bool
-    ) -> Optional[DialogueStateTracker]:
+        self, sender_id: str, fetch_all_sessions: bool
+    ) -> DialogueStateTracker | None:
         if self._expired(sender_id):
             self._forget(sender_id)
         return await super()._retrieve(sender_id, fetch_all_sessions)
 
-    async def keys(self) -> Iterable[Text]:
+    async def keys(self) -> Iterable[str]:
         self._sweep(force=True)
         return list(self.store.keys())
 
-    def _expired(self, sender_id: Text) -> bool:
+    def _expired(self, sender_id: str) -> bool:
         touched = self._touched.get(sender_id)
         return touched is not None and self._clock() - touched >= self.quiet_s
 
-    def _forget(self, sender_id: Text) -> None:
+    def _forget(self, sender_id: str) -> None:
         self.store.pop(sender_id, None)
         self._touched.pop(sender_id, None)
 

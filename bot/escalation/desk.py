@@ -125,8 +125,11 @@ class CounselorDesk:
         return self._open
 
     async def leave(self, pseudonym: str) -> None:
-        """Quick exit: nothing of this may reappear in the chat, so the relay ends too."""
+        """Quick exit: nothing of this may reappear in the chat, so the relay ends too, and
+        the desk forgets what it remembered of the conversation."""
         self._intakes.pop(pseudonym, None)
+        self._risk.pop(pseudonym, None)
+        self._acked.pop(pseudonym, None)
         await self.hub.leave(subject_of(pseudonym))
 
     async def forget(self, pseudonym: str) -> None:

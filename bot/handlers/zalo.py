@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from bot.core import ConversationCore, IncomingMessage
 from bot.handlers.base import Channel
 from bot.handlers.zalo_api import Tokens, TokenStore, ZaloClient, ZaloError
 from bot.replies import Reply, TurnResult
+from bot.storage.seen import SeenEvents
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-ZEvent-Signature"
@@ -75,35 +75,18 @@ def signature(app_id: str, body: bytes, timestamp: str, secret: str) -> str:
     return hashlib.sha256(app_id.encode() + body + timestamp.encode() + secret.encode()).hexdigest()
 
 
-class _SeenIds:
-    """Message ids already handled, remembered for the replay window."""
-
-    def __init__(self, ttl_s: float, capacity: int = 100_000):
-        self._ttl, self._capacity = ttl_s, capacity
-        self._seen: OrderedDict[str, float] = OrderedDict()
-
-    def first_time(self, msg_id: str) -> bool:
-        now = time.monotonic()
-        while self._seen and (next(iter(self._seen.values())) < now - self._ttl
-                              or len(self._seen) > self._capacity):
-            self._seen.popitem(last=False)
-        if msg_id in self._seen:
-            return False
-        self._seen[msg_id] = now
-        return True
-
-
 class ZaloChannel(Channel):
     name = "zalo"
 
-    def __init__(self, core: ConversationCore, settings: ZaloSettings, var_dir: Path):
+    def __init__(self, core: ConversationCore, settings: ZaloSettings, var_dir: Path,
+                 seen: SeenEvents):
         super().__init__(core)
         self.settings = settings
         store = TokenStore(var_dir / "zalo-tokens.json",
                            Tokens(settings.access_token, settings.refresh_token))
         self.client = ZaloClient(settings.api_base, settings.oauth_base, settings.app_id,
                                  settings.app_secret, store)
-        self._seen = _SeenIds(ttl_s=2 * settings.max_skew_s)
+        self._seen = seen  # message ids handled in the replay window, in the database
         self._options: dict[str, list[str]] = {}  # pseudonym -> last button payloads
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -141,8 +124,10 @@ class ZaloChannel(Channel):
         name = event.get("event_name", "")
         sender = str((event.get("sender") or {}).get("id", ""))
         msg_id = str((event.get("message") or {}).get("msg_id", ""))
-        if not sender or not msg_id or not self._seen.first_time(msg_id):
-            return  # replayed or not a user message
+        if not sender or not msg_id:
+            return  # not a user message
+        if not await asyncio.to_thread(self._seen.first_time, self.name, msg_id):
+            return  # replayed, even across a restart
         if name in NON_TEXT_EVENTS:
             await self._send(sender, self.core.render("non_text"))
         elif name == "user_send_text":

@@ -54,6 +54,17 @@ class Database:
             session.execute(delete(ExitMessage).where(ExitMessage.pseudonym == pseudonym))
             session.execute(delete(Participant).where(Participant.pseudonym == pseudonym))
 
+    def make_private(self) -> None:
+        """SQLite files readable by their owner only (a file made before the umask was set
+        keeps its old mode otherwise)."""
+        path = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not path or path == ":memory:":
+            return
+        for suffix in ("", "-wal", "-shm"):
+            file = Path(path + suffix)
+            if file.exists():
+                file.chmod(0o600)
+
     def scrub(self) -> None:
         """Make deleted rows unrecoverable from the database files where the engine allows.
 

@@ -27,6 +27,9 @@ class WriteBehind:
         self._delay = delay
         self._pending: list[Write] = []
         self._flusher: asyncio.Task | None = None
+        # One commit at a time: two batches committed at once could both insert the same
+        # new participant (the timer's flush racing a drain at shutdown or before a wipe).
+        self._committing = asyncio.Lock()
 
     def add(self, write: Write) -> None:
         """Queue a write; call from the event loop. It is committed within ``delay`` s."""
@@ -35,14 +38,16 @@ class WriteBehind:
             self._flusher = asyncio.ensure_future(self._flush_later())
 
     async def _flush_later(self) -> None:
-        await asyncio.sleep(self._delay)
-        await self.flush()
+        while self._pending:  # what arrived during a commit goes in the next one
+            await asyncio.sleep(self._delay)
+            await self.flush()
 
     async def flush(self) -> None:
         """Commit everything queued so far (before a wipe, and on shutdown)."""
-        batch, self._pending = self._pending, []
-        if batch:
-            await asyncio.to_thread(self._commit, batch)
+        async with self._committing:
+            batch, self._pending = self._pending, []
+            if batch:
+                await asyncio.to_thread(self._commit, batch)
 
     def _commit(self, batch: list[Write]) -> None:
         try:

@@ -21,6 +21,7 @@ from common.content.model import (
 
 NEXT_STEPS = "next_steps"  # menu appended to informational answers
 MAX_BUTTONS = 6
+QUICK_EXIT = "/quick_exit"
 MORE = "Xem thêm"
 
 
@@ -35,14 +36,19 @@ def rasa_payload(payload: str) -> str:
 
 
 def _buttons(*groups: Iterable[Button]) -> tuple[Button, ...]:
-    """Concatenate, convert payloads, drop repeats, cap the count."""
+    """Concatenate, convert payloads, drop repeats, cap the count. The quick exit is never
+    the button the cap drops: it goes last, in place of another."""
     seen, result = set(), []
     for group in groups:
         for button in group:
             payload = rasa_payload(button.payload)
-            if payload not in seen and len(result) < MAX_BUTTONS:
+            if payload not in seen:
                 seen.add(payload)
                 result.append(Button(button.title, payload))
+    if len(result) > MAX_BUTTONS:
+        exits = [b for b in result if b.payload == QUICK_EXIT]
+        others = [b for b in result if b.payload != QUICK_EXIT]
+        result = others[:MAX_BUTTONS - len(exits)] + exits
     return tuple(result)
 
 

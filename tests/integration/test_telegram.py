@@ -74,7 +74,7 @@ def test_start_question_crisis_and_button(telegram_env, standin):
     async def scenario():
         async with running(build_telegram(telegram_env())):
             welcome = (await _say(standin, "/start"))[0]
-            assert "An Tâm" in welcome["text"] and "không lưu" in welcome["text"]
+            assert "An Tâm" in welcome["text"] and "30 phút" in welcome["text"]
             assert welcome["protect_content"] is True
             buttons = _buttons(welcome)
             assert buttons and all(not b["callback_data"].startswith("/") for b in buttons)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from bot.pseudonym import pseudonymise
 from tests.helpers import LOOPBACK_V4, listening_addresses
 
 pytestmark = pytest.mark.stack
@@ -147,3 +149,29 @@ def test_turn_statistics_are_recorded_without_identity(stack):
     assert "greet" in intents
     assert not columns & {"pseudonym", "text", "message", "user_id"}
     assert all(re.fullmatch(r"[a-z_]+", i) for i in intents if i)
+
+
+def test_rasa_keeps_conversations_in_the_store_that_forgets_them(stack):
+    health = httpx.get(f"http://127.0.0.1:{stack.rasa_port}/webhooks/antam/").json()
+    assert health == {"status": "ok", "tracker_store": "ExpiringInMemoryTrackerStore"}
+
+
+def test_the_turn_log_names_no_person_and_quick_exit_leaves_rasa_nothing(stack):
+    sender = "telegram-user-5550777111"
+    run = stack.chat([json.dumps({"text": "chồng tôi đánh tôi", "sender": sender}),
+                      json.dumps({"text": "/thoat", "sender": sender})])
+    turns = [line for line in run.stderr.splitlines() if "turn channel=" in line]
+    assert len(turns) == 2 and not any("user=" in line for line in turns)
+    token = stack.secret("rasa-token.key")
+    pseudonym = pseudonymise(stack.secret("pseudonym.key"), "console", sender)
+    tracker = httpx.get(f"http://127.0.0.1:{stack.rasa_port}/conversations/{pseudonym}/tracker",
+                        params={"token": token}).json()
+    assert not any(e.get("event") == "user" for e in tracker["events"])
+
+
+def test_the_var_directory_and_what_is_in_it_are_private(stack):
+    assert stat.S_IMODE(stack.var_dir.stat().st_mode) == 0o700
+    files = [p for p in stack.var_dir.rglob("*") if p.is_file()]
+    assert any(p.name == "antam.db" for p in files) and any(p.suffix == ".log" for p in files)
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name

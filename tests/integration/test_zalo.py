@@ -125,6 +125,25 @@ def test_signed_messages_are_answered_and_forged_or_replayed_ones_are_not(zalo):
     saved = json.loads((Settings.from_env().var_dir / "zalo-tokens.json").read_text())
     assert saved["refresh"] == api.refresh, "the rotated refresh token was kept"
 
+    async def after_a_restart():
+        channel = build_zalo(Settings.from_env())  # a new process: nothing in memory
+        task = asyncio.create_task(channel.serve())
+        await asyncio.sleep(0.3)
+        try:
+            before = len(api.texts_to(USER))
+            replayed = _event("xin chào", "m1")  # freshly signed, but handled before
+            assert await _post(port, replayed, _signed(replayed)) == 200
+            fresh = _event("cho tôi xin số đường dây nóng", "m9")
+            assert await _post(port, fresh, _signed(fresh)) == 200
+            await _until(lambda: len(api.texts_to(USER)) > before)
+            await _until(lambda: "1800 1233" in api.texts_to(USER)[-1])
+            assert len(api.texts_to(USER)) == before + 1  # the replay got no answer
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(after_a_restart())
+
 
 def test_on_zalo_a_digit_after_a_counselor_message_answers_the_counselor(zalo, tmp_path,
                                                                          monkeypatch):

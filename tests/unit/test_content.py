@@ -159,3 +159,35 @@ def test_store_looks_at_files_at_most_once_per_interval(content_dir):
     assert "8:00–20:00" not in render(store.get(), "hotlines").text
     time.sleep(0.35)
     assert "8:00–20:00" in render(store.get(), "hotlines").text
+
+
+def test_privacy_promises_say_exactly_what_is_kept():
+    """The greeting, the confidentiality guide and the escalation intro promise only what
+    the code keeps (docs/escalation.md, threat model)."""
+    content = load_content(ROOT / "content")
+    greeting = render(content, "greeting").text
+    guide = render_ref(content, "guide:confidentiality").text + render_ref(
+        content, "guide:confidentiality", "details").text
+    intro = render(content, "escalate_intro").text
+    assert "30 phút" in greeting and "Thoát nhanh" in greeting
+    payloads = [b.payload for b in render(content, "greeting").buttons]
+    assert '/show_entry{"ref":"guide:confidentiality"}' in payloads
+    assert payloads[-1] == "/quick_exit"  # never the button a cap drops
+    for kept in ("30 phút", "Telegram và Zalo vẫn thấy", "48 giờ", "Zalo không cho",
+                 "số gọi lại", "mã hóa", "113", "111", "/xoa"):
+        assert kept in guide, kept
+    assert "số gọi lại" in intro and "mã hóa" in intro
+    for text in (greeting, guide, intro):  # promises the code cannot keep
+        assert "không lưu bản nào" not in text and "không lưu tên hay nội dung" not in text
+
+
+def test_every_message_that_can_arrive_any_time_must_offer_quick_exit(content_dir):
+    def drop_exit(data):
+        message = next(m for m in data["messages"] if m["id"] == "escalate_counselor_says")
+        message["buttons"] = [b for b in message["buttons"] if b["payload"] != "/quick_exit"]
+
+    _edit(content_dir / "messages.yml", drop_exit)
+    with pytest.raises(ContentError) as error:
+        load_content(content_dir)
+    assert any("escalate_counselor_says" in str(p) and "/quick_exit" in str(p)
+               for p in error.value.problems)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import io
 import json
 import re
@@ -22,12 +23,12 @@ from sqlalchemy import select, text
 from bot.counselor.cli import main
 from bot.counselor.keystore import Keystore
 from bot.escalation import api
-from bot.escalation.crypto import PrivateIdentity, b64d, b64e, sign_approval
+from bot.escalation.crypto import PrivateIdentity, SealContext, b64d, b64e, seal, sign_approval
 from bot.escalation.hub import EscalationHub
 from bot.escalation.outbox import Outbox
 from bot.escalation.policy import EscalationPolicy
 from bot.escalation.service import EscalationService, ServerKeys, build_service
-from bot.escalation.tables import Case, CaseItem, Staff, StaffKey
+from bot.escalation.tables import Case, CaseItem, Staff, StaffKey, StaffSession
 from bot.replies import Reply
 from bot.storage import Database
 from tests.helpers import free_port
@@ -555,3 +556,62 @@ def test_approval_asks_for_the_fingerprint_read_out(world: World,
     code, out, err = world.cli(*approve)
     assert code == 0, err
     assert world.cli("counselor", "login", "--home", hoa.home)[0] == 0
+
+
+# --------------------------------------------------------------------------- handoff safety
+
+
+def test_a_session_row_written_into_the_database_gets_401_not_the_queue(world: World):
+    lan = world.counselor("lan")
+    world.open_case("user:p1", "42", "danger")
+    forged = "any-token-an-intruder-picks"
+    with world.database.session() as session, session.begin():
+        row = session.scalar(select(StaffSession))
+        session.add(StaffSession(token_hash=hashlib.sha256(forged.encode()).hexdigest(),
+                                 staff_id=row.staff_id, role="supervisor", key_id=row.key_id,
+                                 expires_at=row.expires_at, mac=row.mac))
+    assert world.http("GET", "/cases", forged).status_code == 401
+    assert world.http("GET", "/cases", lan.token).status_code == 200
+
+
+def test_login_doors_slow_down_a_flood(world: World):
+    lan = world.counselor("lan")
+    statuses = [world.http("POST", "/auth/challenge", json={"key_id": lan.key_id}).status_code
+                for _ in range(15)]
+    assert statuses[:5] == [200] * 5 and statuses[-3:] == [429] * 3
+    response = world.http("POST", "/auth/challenge", json={"key_id": lan.key_id})
+    assert int(response.headers["retry-after"]) > 0
+
+
+def test_a_reply_is_never_taken_from_the_command_line(world: World):
+    lan = world.counselor("lan")
+    code = world.open_case("user:p1", "42", "danger")
+    assert world.cli("counselor", "claim", code, "--home", lan.home)[0] == 0
+    with pytest.raises(SystemExit):  # argparse refuses the extra argument
+        world.cli("counselor", "reply", code, "Chị ở đây", "--home", lan.home)
+    code_, _, err = world.cli("counselor", "reply", code, "--home", lan.home, stdin="  ")
+    assert code_ == 2 and "chưa gửi gì" in err
+
+
+def test_approve_yes_still_prints_the_fingerprint(world: World):
+    hoa = world.counselor("hoa", approve=False)
+    fingerprint = Keystore(hoa.home).identities("counselor")[0].public.fingerprint()
+    code, out, err = world.cli("admin", "approve", hoa.key_id, "--yes", "--home",
+                               world.admin.home)
+    assert code == 0 and fingerprint in out, err
+
+
+def test_a_forged_message_in_the_database_stops_the_read(world: World):
+    lan = world.counselor("lan")
+    code = world.open_case("user:p1", "42", "danger")
+    assert world.cli("counselor", "claim", code, "--home", lan.home)[0] == 0
+    case = world.case(code)
+    readers = world.service.staff.recipients()
+    context = SealContext(case.id, 1, "user")
+    fake = seal("Em ổn rồi, đừng gọi lại".encode(), readers, context)  # no server signature
+    with world.database.session() as session, session.begin():
+        session.add(CaseItem(case_id=case.id, item=1, direction="user",
+                             sealed=json.dumps({**fake, "at": "2026-11-29T08:00:00Z"}),
+                             created_at=world.clock()))
+    result, out, err = world.cli("counselor", "read", code, "--home", lan.home)
+    assert result == 3 and "mục 1" in err and "Em ổn rồi" not in out + err

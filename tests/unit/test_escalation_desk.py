@@ -7,6 +7,7 @@ import datetime as dt
 import json
 
 import pytest
+from sqlalchemy import select
 
 from bot.core import ConversationCore, IncomingMessage
 from bot.escalation import crypto
@@ -17,13 +18,14 @@ from bot.escalation.hub import EscalationHub
 from bot.escalation.outbox import Outbox
 from bot.escalation.policy import EscalationPolicy
 from bot.escalation.service import ServerKeys, build_service
+from bot.escalation.tables import Case, CaseItem, SubjectKey
 from bot.pseudonym import pseudonymise
-from bot.rasa_client import NluAnswer
 from bot.replies import Reply
 from bot.safety import SafetyNet
 from bot.storage import Database
 from common.content import ContentStore, render
 from tests.escalation_support import admin_principal, enrol, revocations
+from tests.fakes.rasa import ScriptedRasa
 from tests.helpers import ROOT
 
 USER = "p-user"
@@ -37,6 +39,7 @@ class World:
     def __init__(self, tmp_path):
         database = Database(f"sqlite:///{tmp_path / 'antam.db'}")
         database.migrate()
+        self.database = database
         self.admin = PrivateIdentity.generate()
         self.now = dt.datetime(2026, 11, 29, 8, 0)
         self.service = build_service(database, ServerKeys.ephemeral(),
@@ -233,34 +236,12 @@ def test_a_user_who_wants_no_reminder_gets_none(world):
 # --------------------------------------------------------------------------- through the core
 
 
-class ScriptedRasa:
-    """Rasa's place in a unit test of the core: it answers everything with a menu and
-    records what reached it (the real Rasa is in tests/integration)."""
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-        self.forgotten: list[str] = []
-
-    async def send(self, sender: str, text: str) -> NluAnswer:
-        self.seen.append(text)
-        return NluAnswer("ask_menu", 0.9, (Reply("Mình có thể giúp gì?"),))
-
-    async def forget(self, sender: str) -> bool:
-        self.forgotten.append(sender)
-        return True
-
-    async def transcript(self, sender: str, limit: int = 40) -> list[dict]:
-        return []
-
-
 @pytest.fixture
 def core(world, tmp_path) -> tuple[ConversationCore, ScriptedRasa]:
     rasa = ScriptedRasa()
     content = ContentStore(ROOT / "content")
-    database = Database(f"sqlite:///{tmp_path / 'core.db'}")
-    database.migrate()
     world.desk = CounselorDesk(world.hub, rasa.transcript)
-    return ConversationCore(rasa, content, SafetyNet(content, {}), database, "k",
+    return ConversationCore(rasa, content, SafetyNet(content, {}), world.database, "k",
                             world.desk), rasa
 
 
@@ -348,3 +329,37 @@ def test_when_the_holder_is_removed_the_user_is_told_and_the_case_waits_again(wo
     [to_user] = [t for chat, t in world.delivered if chat == "5550001234567"]
     assert code in to_user and "hàng chờ" in to_user
     assert world.service.cases.active_case(f"user:{USER}").status == "queued"
+
+
+def test_after_xoa_nothing_of_the_case_is_left_in_the_sqlite_files(world, core, tmp_path):
+    """secure_delete zeroes deleted rows in the database file, but the WAL keeps copies of
+    the pages until a checkpoint: /xoa checkpoints and truncates it."""
+    core, _ = core
+    code, _, principal = _live_case(world, core)
+    _turn(core, "anh ấy cầm dao đứng ngoài cửa")  # relayed, sealed
+    with world.database.session() as session:
+        wrapped = session.scalars(select(SubjectKey.wrapped)
+                                  .where(SubjectKey.subject == SUBJECT)).all()
+        sealed = [json.loads(s)["ciphertext"] for s in session.scalars(select(CaseItem.sealed))]
+        routing = session.scalar(select(Case.routing))
+    secrets = [w.split(".", 1)[1][:40] for w in wrapped] + [c[:40] for c in sealed]
+    secrets.append(routing[:24])
+    assert _turn(core, "/xoa").replies[0].text.startswith("Đã xong")
+    files = list(tmp_path.glob("antam.db*"))
+    assert any(f.name == "antam.db-wal" for f in files) or len(files) == 1
+    for path in files:
+        data = path.read_bytes()
+        for secret in secrets:
+            needle = secret if isinstance(secret, bytes) else secret.encode()
+            assert needle not in data, f"left in {path.name}"
+
+
+def test_xoa_never_claims_success_when_a_part_could_not_be_deleted(world, core):
+    core, rasa = core
+    _live_case(world, core)
+    rasa.unreachable = True
+    result = _turn(core, "/xoa")
+    assert result.actions == ("delete_my_data",)
+    assert "chưa xóa được hết" in result.replies[0].text and "Đã xong" not in \
+        result.replies[0].text
+    assert world.service.cases.active_case(SUBJECT) is None  # the rest went through

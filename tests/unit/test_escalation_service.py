@@ -268,10 +268,16 @@ def test_retention_purges_finished_cases(desk, database):
     desk.service.cases.close(lan, ticket.code, "information_given")
     desk.clock.advance(days=29)
     assert desk.service.retention.purge() == 0
+    desk.service.staff.set_notify_chat(lan, "telegram:5550009876543")
+    with database.session() as session:
+        assert session.get(SubjectKey, "user:p1") is not None
     desk.clock.advance(days=2)
     assert desk.service.retention.purge() == 1
     with database.session() as session:
         assert session.scalars(select(CaseItem)).all() == []
+        assert session.get(SubjectKey, "user:p1") is None  # purged with the user's cases
+        assert [k.subject for k in session.scalars(select(SubjectKey))] == [
+            f"staff:{lan.staff_id}"]  # the counselor's notification address stays
 
 
 def test_wiping_shreds_the_subject_key_and_unlinks_the_case(desk, database):
