@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 from bot.stack import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-__all__ = ["ROOT", "free_port", "listening_addresses", "LOOPBACK_V4"]
+__all__ = ["ROOT", "free_port", "listening_addresses", "LOOPBACK_V4", "until_listening"]
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -27,3 +29,19 @@ def listening_addresses(port: int) -> set[str]:
 
 
 LOOPBACK_V4 = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
+
+
+async def until_listening(port: int, timeout: float = 30.0) -> None:
+    """Wait until a server accepts connections on 127.0.0.1:``port`` (no fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"nothing listens on port {port}") from None
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from common.content.loader import CONTENT_FILES, load_content
@@ -22,9 +23,11 @@ class ContentStore:
     millisecond per turn, and an editor does not notice a one-second delay.
     """
 
-    def __init__(self, directory: Path, check_interval: float = 1.0):
+    def __init__(self, directory: Path, check_interval: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic):
         self.directory = directory
         self._interval = check_interval
+        self._clock = clock
         self._checked_at = float("-inf")
         self._lock = threading.Lock()
         self._signature: tuple = ()
@@ -43,7 +46,7 @@ class ContentStore:
 
     def get(self) -> Content:
         """Current content; raises ``ContentError`` only if no valid content was ever loaded."""
-        now = time.monotonic()
+        now = self._clock()
         if self._current is not None and now - self._checked_at < self._interval:
             return self._current
         self._checked_at = now

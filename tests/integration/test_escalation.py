@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.escalation.api import serve_api
 from bot.escalation.envelope import Keyring
 from tests.fakes.telegram_api import TelegramStandIn
-from tests.helpers import free_port
+from tests.helpers import free_port, until_listening
 
 pytestmark = pytest.mark.stack
 ANTAM = str(Path(sys.executable).parent / "antam")
@@ -116,7 +116,7 @@ def test_full_escalation_keeps_content_between_user_and_counselor(env, stack, st
         tasks = [asyncio.create_task(serve_api(hub, int(env["ANTAM_API_PORT"]))),
                  asyncio.create_task(build_telegram(settings, database, hub).serve())]
         try:
-            await asyncio.sleep(0.5)
+            await until_listening(int(env["ANTAM_API_PORT"]))
             await _enrol_counselor(admin_home, counselor_home, server, admin_key)
             code = await _user_asks_for_a_counselor(user, standin)
             await _counselor_takes_the_case(counselor_home, user, standin, code)

@@ -17,7 +17,7 @@ from bot.handlers.zalo import SIGNATURE_HEADER, signature
 from bot.pseudonym import pseudonymise
 from tests.escalation_support import enrol
 from tests.fakes.zalo_api import ZaloStandIn
-from tests.helpers import free_port
+from tests.helpers import free_port, until_listening
 
 pytestmark = pytest.mark.stack
 APP_ID, OA_SECRET = "zalo-app-1", "oa-secret-key"
@@ -74,7 +74,7 @@ def test_signed_messages_are_answered_and_forged_or_replayed_ones_are_not(zalo):
     async def scenario():
         channel = build_zalo(Settings.from_env())
         task = asyncio.create_task(channel.serve())
-        await asyncio.sleep(0.3)
+        await until_listening(port)
         try:
             hello = _event("xin chào", "m1")
             assert await _post(port, hello, _signed(hello)) == 200
@@ -128,7 +128,7 @@ def test_signed_messages_are_answered_and_forged_or_replayed_ones_are_not(zalo):
     async def after_a_restart():
         channel = build_zalo(Settings.from_env())  # a new process: nothing in memory
         task = asyncio.create_task(channel.serve())
-        await asyncio.sleep(0.3)
+        await until_listening(port)
         try:
             before = len(api.texts_to(USER))
             replayed = _event("xin chào", "m1")  # freshly signed, but handled before
@@ -167,7 +167,7 @@ def test_on_zalo_a_digit_after_a_counselor_message_answers_the_counselor(zalo, t
         hub = build_escalation(settings, database)
         _, principal = enrol(hub.service, admin, "Chị Lan")
         task = asyncio.create_task(build_zalo(settings, database, hub).serve())
-        await asyncio.sleep(0.3)
+        await until_listening(port)
         try:
             for n, step in enumerate(("/counselor_start", "/counselor_share_nothing",
                                       "/counselor_contact_chat", "/counselor_confirm")):
@@ -222,7 +222,7 @@ def test_with_rasa_down_a_zalo_user_still_gets_help_and_a_crisis_the_emergency_n
 
     async def scenario():
         task = asyncio.create_task(build_zalo(Settings.from_env()).serve())
-        await asyncio.sleep(0.3)
+        await until_listening(port)
         try:
             question = _event("cho toi hoi ve quyen cua minh", "d1")
             await _post(port, question, _signed(question))
