@@ -62,7 +62,7 @@ def build_escalation(settings: Settings, database: Database,
 
     service = build_service(database, keys or server_keys(settings), admin_keys_from_env(),
                             EscalationPolicy.from_env())
-    return EscalationHub(service, Outbox(), message)
+    return EscalationHub(service, Outbox(), message, content)
 
 
 def build_core(settings: Settings, database: Database | None = None,

@@ -125,14 +125,15 @@ async def _up(settings: Settings, chat: bool, startup_timeout: float) -> int:
 def _start_channels(settings: Settings, database: Database,
                     hub: EscalationHub) -> dict[str, asyncio.Task]:
     """Messenger channels that are configured, and the counselors' API, each as a task."""
-    from bot.escalation.api import serve_api  # tornado app; imported when serving
+    from bot.workspace.server import serve_workspace  # tornado app; imported when serving
 
     port = hub.service.policy.api_port
+    print(f"console: http://127.0.0.1:{port}/", flush=True)
     print(f"counselor API: http://127.0.0.1:{port}/api/v1 (put TLS in front)", flush=True)
     key = hub.service.cases.signing_key
     print(f"server signing key: {b64e(key)} (fingerprint "
           f"{PublicIdentity(b'', key).fingerprint()})", flush=True)
-    tasks = {"counselor API": asyncio.create_task(serve_api(hub, port)),
+    tasks = {"counselor workspace": asyncio.create_task(serve_workspace(hub, port)),
              "escalation timers": asyncio.create_task(hub.run_timers())}
     telegram = build_telegram(settings, database, hub)
     if telegram is None:

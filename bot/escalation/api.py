@@ -21,10 +21,11 @@ from tornado.httpserver import HTTPServer
 from tornado.web import Application, HTTPError, RequestHandler, stream_request_body
 
 from bot.escalation.crypto import CryptoError, PublicIdentity, b64e
-from bot.escalation.errors import EscalationError, TooManyRequests, Unauthorized
+from bot.escalation.errors import EscalationError, Forbidden, TooManyRequests, Unauthorized
 from bot.escalation.hub import EscalationHub
 from bot.escalation.ratelimit import RateLimiter
 from bot.escalation.views import Principal
+from bot.escalation.wrapup import WrapUp
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,8 @@ class _Endpoint(RequestHandler):
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+        self.set_header("Referrer-Policy", "no-referrer")
         self.clear_header("Server")
 
     def prepare(self) -> None:
@@ -335,7 +338,62 @@ async def _claim(h: _Endpoint, code: str) -> Result:
 
 
 async def _read(h: _Endpoint, code: str) -> Result:
-    return 200, await h.hub.run(h.hub.service.cases.read, await h.principal(), code)
+    raw = h.get_query_argument("since", "-1")
+    if not raw.lstrip("-").isdigit() or int(raw) < -1:
+        raise BadInput("since must be an item number")
+    return 200, await h.hub.run(h.hub.service.cases.read, await h.principal(), code, int(raw))
+
+
+async def _add_note(h: _Endpoint, code: str) -> Result:
+    who, doc = await h.principal(), h.body()
+    note_id = _field(doc, "note_id", int)
+    await h.hub.add_note(who, code, note_id, _field(doc, "sealed", dict))
+    return 201, {"note_id": note_id}
+
+
+async def _handover(h: _Endpoint, code: str) -> Result:
+    who, doc = await h.principal(), h.body()
+    to = _text(doc, "to", 60, optional=True)
+    shares = _field(doc, "shares", list, optional=True) or []
+    if to is None and shares:
+        raise BadInput("a case going back to the queue carries no shares")
+    case = await h.hub.hand_over(who, code, to, shares)
+    return 200, case.as_json()
+
+
+async def _takeover(h: _Endpoint, code: str) -> Result:
+    return 200, (await h.hub.take_over(await h.principal(), code)).as_json()
+
+
+async def _people(h: _Endpoint) -> Result:
+    return 200, {"staff": await h.hub.run(h.hub.service.staff.people, await h.principal())}
+
+
+async def _canned(h: _Endpoint) -> Result:
+    await _staff_reader(h)
+    content = h.hub.content.get()
+    return 200, {"canned": [{"id": c.id, "title": c.title, "text": c.text}
+                            for c in content.canned.values()]}
+
+
+async def _directory(h: _Endpoint) -> Result:
+    """Support services from content/contacts.yml that may be shown (verified)."""
+    await _staff_reader(h)
+    content = h.hub.content.get()
+    return 200, {"contacts": [
+        {"id": c.id, "name": c.name, "number": c.number, "hours": c.hours, "cost": c.cost,
+         "serves": c.serves, "region": c.region, "needs": list(c.needs),
+         "emergency": c.emergency}
+        for c in content.contacts.values() if c.fact.verified]}
+
+
+async def _staff_reader(h: _Endpoint) -> Principal:
+    who = await h.principal()
+    if who.role not in ("counselor", "supervisor"):
+        raise Forbidden("this needs the counselor or supervisor role")
+    if h.hub.content is None:
+        raise HTTPError(404)
+    return who
 
 
 async def _share(h: _Endpoint, code: str) -> Result:
@@ -353,10 +411,11 @@ async def _reply(h: _Endpoint, code: str) -> Result:
 
 async def _close(h: _Endpoint, code: str) -> Result:
     who, doc = await h.principal(), h.body()
-    outcome = _text(doc, "outcome", 64)
-    referred_to = _text(doc, "referred_to", 64, optional=True)
-    await h.hub.close(who, code, outcome, referred_to)
-    return 200, {"code": code.upper(), "status": "closed", "outcome": outcome}
+    _text(doc, "outcome", 64)
+    _text(doc, "referred_to", 64, optional=True)
+    wrapup = WrapUp.from_json(doc)
+    await h.hub.close(who, code, wrapup)
+    return 200, {"code": code.upper(), "status": "closed", "outcome": wrapup.outcome}
 
 
 async def _invite(h: _Endpoint) -> Result:
@@ -404,6 +463,12 @@ ROUTES: list[tuple[str, dict[str, Operation]]] = [
     (f"/cases/{_SEGMENT}/claim", {"POST": _claim}),
     (f"/cases/{_SEGMENT}/messages", {"POST": _reply}),
     (f"/cases/{_SEGMENT}/shares", {"POST": _share}),
+    (f"/cases/{_SEGMENT}/notes", {"POST": _add_note}),
+    (f"/cases/{_SEGMENT}/handover", {"POST": _handover}),
+    (f"/cases/{_SEGMENT}/takeover", {"POST": _takeover}),
+    ("/staff", {"GET": _people}),
+    ("/canned", {"GET": _canned}),
+    ("/directory", {"GET": _directory}),
     (f"/cases/{_SEGMENT}/close", {"POST": _close}),
     ("/admin/staff", {"POST": _invite}),
     (f"/admin/staff/{_SEGMENT}/removal", {"POST": _remove}),
@@ -419,25 +484,34 @@ def _log_request(handler: RequestHandler) -> None:
              1000.0 * handler.request.request_time())
 
 
-def make_app(hub: EscalationHub) -> Application:
-    # The log names the route with "{}" for its parameter, never the value.
+def api_handlers(hub: EscalationHub) -> list[tuple]:
+    """The API's routes under /api/v1; the log names a route with "{}" for its parameter."""
     limits = Limits()
-    handlers = [(f"{PREFIX}{path}$", _Endpoint,
-                 {"hub": hub, "ops": ops, "route": path.replace(_SEGMENT, "{}"),
-                  "limits": limits}) for path, ops in ROUTES]
-    return Application(handlers, default_handler_class=_NotFound, log_function=_log_request)
+    return [(f"{PREFIX}{path}$", _Endpoint,
+             {"hub": hub, "ops": ops, "route": path.replace(_SEGMENT, "{}"), "limits": limits})
+            for path, ops in ROUTES]
 
 
-async def serve_api(hub: EscalationHub, port: int, address: str = "127.0.0.1") -> None:
+def make_app(hub: EscalationHub, extra: list[tuple] = ()) -> Application:
+    """The API, and ``extra`` routes served beside it (the workspace's page and live feed)."""
+    return Application(api_handlers(hub) + list(extra), default_handler_class=_NotFound,
+                       log_function=_log_request, websocket_ping_interval=20,
+                       websocket_ping_timeout=60)
+
+
+async def serve(app: Application, port: int, address: str = "127.0.0.1") -> None:
     """Serve until cancelled. Plain HTTP on loopback: TLS is the reverse proxy's job."""
     # Bodies over MAX_BODY get a 413 before being read; this caps chunked ones too.
     # xheaders: the client's address comes from the reverse proxy's X-Real-IP /
     # X-Forwarded-For; the API listens on loopback only, so only the proxy can set them.
-    server = HTTPServer(make_app(hub), max_body_size=16 * MAX_BODY, body_timeout=60,
-                        xheaders=True)
+    server = HTTPServer(app, max_body_size=16 * MAX_BODY, body_timeout=60, xheaders=True)
     server.listen(port, address=address)
     log.info("counselor API listening on %s:%d%s", address, port, PREFIX)
     try:
         await asyncio.Event().wait()
     finally:
         server.stop()
+
+
+async def serve_api(hub: EscalationHub, port: int, address: str = "127.0.0.1") -> None:
+    await serve(make_app(hub), port, address)

@@ -26,9 +26,9 @@ from bot.escalation import crypto
 from bot.escalation.audit import AuditLog
 from bot.escalation.crypto import WRAP_LEN, CryptoError, PublicIdentity, SealContext, b64d, iso_utc
 from bot.escalation.errors import Conflict, EscalationError, Forbidden, NoCounselors, NotFound
-from bot.escalation.policy import OUTCOMES, RISK_RANK, EscalationPolicy
+from bot.escalation.policy import RISK_RANK, EscalationPolicy
 from bot.escalation.staff import CODE_ALPHABET, StaffDirectory
-from bot.escalation.tables import Case, CaseItem, CaseItemShare, Staff
+from bot.escalation.tables import Case, CaseItem, CaseItemShare, CaseNote, Staff
 from bot.escalation.vault import SubjectVault
 from bot.escalation.views import (
     CaseView,
@@ -39,6 +39,7 @@ from bot.escalation.views import (
     case_view,
     require_reader,
 )
+from bot.escalation.wrapup import WrapUp
 from bot.storage import Database
 
 OPEN_STATES = ("queued", "claimed")
@@ -79,6 +80,7 @@ class CaseBook:
             code = self._new_code(session)
             session.add(Case(id=case_id, code=code, risk=risk, risk_rank=RISK_RANK[risk],
                              status="queued", subject=subject, created_at=now,
+                             channel=routing.partition(":")[0],
                              routing=self._vault.seal(session, subject, f"routing:{case_id}",
                                                       routing),
                              recipients="\n".join(sorted(r.key_id for r in recipients)),
@@ -149,56 +151,70 @@ class CaseBook:
                 released.append((case.code, self._route(session, case)))
         return released
 
-    def read(self, principal: Principal, code: str) -> dict:
-        """The sealed case and messages with every key that can open them, each with its
-        admin approval and any revocation, so the client verifies the readers itself."""
+    def read(self, principal: Principal, code: str, since: int = -1) -> dict:
+        """The sealed case, its messages after ``since`` and its private notes, with every
+        key that can open them (each with its admin approval and any revocation) so the
+        client verifies the readers itself. A full read is audited."""
         require_reader(principal)
         with self._db.session() as session, session.begin():
-            case = self._held_case(session, principal, code, states=None)
-            items = session.scalars(select(CaseItem).where(CaseItem.case_id == case.id)
+            case = self.held_case(session, principal, code, states=None)
+            items = session.scalars(select(CaseItem).where(CaseItem.case_id == case.id,
+                                                           CaseItem.item > since)
                                     .order_by(CaseItem.item)).all()
+            notes = session.scalars(select(CaseNote).where(CaseNote.case_id == case.id)
+                                    .order_by(CaseNote.id)).all()
             shares = self._shares(session, case.id)
+            docs = [json.loads(i.sealed) for i in items] + [json.loads(n.sealed) for n in notes]
             key_ids = set(case.recipients.split("\n"))
-            for item in items:
-                key_ids |= set(json.loads(item.sealed).get("recipients") or {})
+            for doc in docs:
+                key_ids |= set(doc.get("recipients") or {}) | {doc.get("signer")} - {None}
             key_ids |= {key for per_item in shares.values() for key in per_item}
             directory = {d["key_id"]: d for d in self._staff.key_docs(session, key_ids)}
-            self._audit.record(session, principal.staff_id, "read", code)
+            if since < 0:
+                self._audit.record(session, principal.staff_id, "read", code)
             return {"case": case_view(case, self._staff.names(session)).as_json(),
                     "case_id": case.id,
                     "recipients": [directory.get(k, {"key_id": k}) for k in sorted(key_ids)],
-                    "items": [{"item": i.item, "direction": i.direction,
-                               "sealed": json.loads(i.sealed),
+                    "items": [{"item": i.item, "direction": i.direction, "sealed": doc,
                                "shares": shares.get(i.item, {}),
-                               "at": i.created_at.isoformat() + "Z"} for i in items]}
+                               "at": i.created_at.isoformat() + "Z"}
+                              for i, doc in zip(items, docs, strict=False)],
+                    "notes": [{"note_id": n.note_id, "author": n.author,
+                               "sealed": json.loads(n.sealed),
+                               "at": n.created_at.isoformat() + "Z"} for n in notes]}
 
     def share(self, principal: Principal, code: str, shares: Iterable[dict]) -> int:
         """Wraps a reader made, on their own device, of items they can open, for another of
         their own usable keys (after a rotation). Returns how many were new."""
         require_reader(principal)
+        with self._db.session() as session, session.begin():
+            case = self.held_case(session, principal, code, states=None)
+            own = {k.key_id for k in self._staff.readers(session, [principal.staff_id])}
+            added = self.store_shares(session, case, shares, own)
+            self._audit.record(session, principal.staff_id, "share", code, str(added))
+        return added
+
+    def store_shares(self, session: Session, case: Case, shares: Iterable[dict],
+                     allowed: set[str]) -> int:
+        """Store wraps made on a reader's device, each for a key in ``allowed``."""
         shares = list(shares)
         if len(shares) > _MAX_SHARES:
             raise EscalationError(f"at most {_MAX_SHARES} shares at once")
-        with self._db.session() as session, session.begin():
-            case = self._held_case(session, principal, code, states=None)
-            own = {k.key_id for k in self._staff.readers(session, [principal.staff_id])}
-            items = set(session.scalars(select(CaseItem.item)
-                                        .where(CaseItem.case_id == case.id)))
-            added = 0
-            for doc in shares:
-                item, key_id, wrap = _share_fields(doc)
-                if key_id not in own:
-                    raise Forbidden("a share must be for one of your own approved keys")
-                if item not in items:
-                    raise NotFound(f"no item {item} in case {case.code}")
-                try:
-                    with session.begin_nested():
-                        session.add(CaseItemShare(case_id=case.id, item=item, key_id=key_id,
-                                                  wrap=wrap, created_at=self._clock()))
-                    added += 1
-                except IntegrityError:
-                    continue  # already shared: the first wrap stands
-            self._audit.record(session, principal.staff_id, "share", code, str(added))
+        items = set(session.scalars(select(CaseItem.item).where(CaseItem.case_id == case.id)))
+        added = 0
+        for doc in shares:
+            item, key_id, wrap = _share_fields(doc)
+            if key_id not in allowed:
+                raise Forbidden("a share must be for a key of the case's new reader")
+            if item not in items:
+                raise NotFound(f"no item {item} in case {case.code}")
+            try:
+                with session.begin_nested():
+                    session.add(CaseItemShare(case_id=case.id, item=item, key_id=key_id,
+                                              wrap=wrap, created_at=self._clock()))
+                added += 1
+            except IntegrityError:
+                continue  # already shared: the first wrap stands
         return added
 
     @staticmethod
@@ -233,6 +249,7 @@ class CaseBook:
             if case is None:
                 return None
             self._add_item(session, case, "user", text)
+            case.last_user_at = self._clock()
             counselor = session.get(Staff, case.claimed_by)
             address = self._staff.notify_address(session, counselor)
             return case_view(case, self._staff.names(session)), [address] if address else []
@@ -245,7 +262,7 @@ class CaseBook:
         if not text.strip() or len(text) > _MAX_TEXT:
             raise EscalationError(f"a message needs 1–{_MAX_TEXT} characters")
         with self._db.session() as session, session.begin():
-            case = self._held_case(session, principal, code, states=("claimed",))
+            case = self.held_case(session, principal, code, states=("claimed",))
             self._add_item(session, case, "counselor", text)
             self._audit.record(session, principal.staff_id, "reply", code)
             return self._route(session, case)
@@ -270,27 +287,23 @@ class CaseBook:
         session.add(CaseItem(case_id=case_id, item=item, direction=direction,
                              sealed=json.dumps(sealed), created_at=now))
 
-    def close(self, principal: Principal, code: str, outcome: str,
-              referred_to: str | None = None) -> UserRoute | None:
-        """Record the outcome (fixed list) and end the relay; returns the user's route if
-        they were still in the chat."""
+    def close(self, principal: Principal, code: str, wrapup: WrapUp) -> UserRoute | None:
+        """Record the wrap-up (outcome from the fixed list, coded fields counted only with
+        the user's consent) and end the relay; returns the user's route if they were still
+        in the chat."""
         require_reader(principal)
-        if outcome not in OUTCOMES:
-            raise EscalationError(f"outcome must be one of {', '.join(OUTCOMES)}")
-        if (outcome == "referred") != bool(referred_to) or (
-                referred_to and not _SLUG.match(referred_to)):
-            raise EscalationError("'referred' needs referred_to (a contact id); others none")
         with self._db.session() as session, session.begin():
-            case = self._held_case(session, principal, code, states=("claimed", "ended"))
+            case = self.held_case(session, principal, code, states=("claimed", "ended"))
             route = self._route(session, case) if case.status == "claimed" else None
-            case.status, case.outcome, case.referred_to = "closed", outcome, referred_to
-            case.closed_at = self._clock()
-            self._audit.record(session, principal.staff_id, "close", code, outcome)
+            wrapup.apply(session, case, self._clock().date())
+            case.status, case.closed_at = "closed", self._clock()
+            self._audit.record(session, principal.staff_id, "close", code, wrapup.outcome)
             return route
 
-    def user_end(self, subject: str) -> list[tuple[str, str | None]]:
+    def user_end(self, subject: str) -> list[tuple[str, str | None, str | None]]:
         """The user cancels or leaves: a waiting case is cancelled, a held one ends (its
-        counselor still records the outcome). Returns (code, counselor's notify address)."""
+        counselor still records the outcome). Returns (code, counselor's notify address,
+        holder's staff id)."""
         ended = []
         with self._db.session() as session, session.begin():
             for case in session.scalars(select(Case).where(Case.subject == subject,
@@ -303,7 +316,7 @@ class CaseBook:
                 else:
                     case.status, case.closed_at = "cancelled", self._clock()
                 self._audit.record(session, "user", "end", case.code)
-                ended.append((case.code, address))
+                ended.append((case.code, address, case.claimed_by))
         return ended
 
     # ----------------------------------------------------------------- timers
@@ -339,7 +352,7 @@ class CaseBook:
             raise NotFound(f"no case {code}")
         return case
 
-    def _held_case(self, session: Session, principal: Principal, code: str,
+    def held_case(self, session: Session, principal: Principal, code: str,
                    states: tuple[str, ...] | None) -> Case:
         case = self._case(session, code)
         if case.claimed_by != principal.staff_id and principal.role != "supervisor":
@@ -353,6 +366,10 @@ class CaseBook:
         if address is None:
             return None
         return UserRoute(address, case.subject, bool(case.discreet))
+
+    def holder_of(self, code: str) -> str | None:
+        with self._db.session() as session:
+            return self._case(session, code).claimed_by
 
     def holder_alias(self, code: str) -> str | None:
         """The name the user sees for the case's holder."""

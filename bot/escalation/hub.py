@@ -16,10 +16,13 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
+from bot.escalation.events import Event, EventBus
 from bot.escalation.outbox import Outbox
 from bot.escalation.service import EscalationService
 from bot.escalation.views import CaseView, Principal, Ticket, UserRoute
+from bot.escalation.wrapup import WrapUp
 from bot.replies import Reply
+from common.content import ContentStore
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +39,13 @@ def _fill(reply: Reply, **values: Any) -> Reply:
 
 
 class EscalationHub:
-    def __init__(self, service: EscalationService, outbox: Outbox, render: Render):
+    def __init__(self, service: EscalationService, outbox: Outbox, render: Render,
+                 content: ContentStore | None = None):
         self.service = service
         self.outbox = outbox
         self._render = render
+        self.content = content  # canned replies and the referral directory, for staff
+        self.events = EventBus()  # what changed, for open workspaces: never content
 
     async def run(self, method: Callable, *args: Any, **kwargs: Any) -> Any:
         """A service call on a worker thread (the service is synchronous)."""
@@ -54,6 +60,7 @@ class EscalationHub:
                         discreet: bool = True, reminders: int = 1) -> Ticket:
         ticket = await self.run(self.service.cases.open_case, subject, address, risk, body,
                                 discreet, reminders)
+        self.events.publish(Event("queue", ticket.code, "opened"))
         await self.notify_staff("counselor_new_case", code=ticket.code,
                                 risk=RISK_LABELS[ticket.risk])
         return ticket
@@ -64,6 +71,7 @@ class EscalationHub:
         if relayed is None:
             return False
         case, addresses = relayed
+        self.events.publish(Event("case", case.code, "message", case.holder))
         for to in addresses:
             await self.outbox.send(to, self.message("counselor_new_message", code=case.code))
         return True
@@ -71,7 +79,7 @@ class EscalationHub:
     async def user_end(self, subject: str) -> list[str]:
         ended = await self.run(self.service.cases.user_end, subject)
         await self._tell_counselors_user_left(ended)
-        return [code for code, _ in ended]
+        return [code for code, _, _ in ended]
 
     async def leave(self, subject: str) -> None:
         """Quick exit: the relay ends and nothing held for the user may reappear."""
@@ -86,8 +94,11 @@ class EscalationHub:
         """What was held for a discreet user, now that they asked to see it."""
         return await self.run(self.service.held.take, subject)
 
-    async def _tell_counselors_user_left(self, ended: list[tuple[str, str | None]]) -> None:
-        for code, to in ended:
+    async def _tell_counselors_user_left(
+            self, ended: list[tuple[str, str | None, str | None]]) -> None:
+        for code, to, holder in ended:
+            self.events.publish(Event("queue", code, "left"),
+                                Event("case", code, "left", holder))
             if to:
                 await self.outbox.send(to, self.message("counselor_user_left", code=code))
 
@@ -103,6 +114,8 @@ class EscalationHub:
 
     async def claim(self, principal: Principal, code: str) -> CaseView:
         case, route = await self.run(self.service.cases.claim, principal, code)
+        self.events.publish(Event("queue", case.code, "claimed"),
+                            Event("case", case.code, "claimed", principal.staff_id))
         if route:
             await self._to_user(route, self.message(
                 "escalate_claimed", code=case.code, counselor=await self._alias(code)))
@@ -111,14 +124,16 @@ class EscalationHub:
     async def counselor_reply(self, principal: Principal, code: str, text: str) -> bool:
         """Store the reply sealed and deliver it; False if the user can no longer be reached."""
         route = await self.run(self.service.cases.counselor_message, principal, code, text)
+        self.events.publish(Event("case", code.upper(), "message", principal.staff_id))
         if route is None:
             return False
         return await self._to_user(route, self.message(
             "escalate_counselor_says", counselor=await self._alias(code), text=text))
 
-    async def close(self, principal: Principal, code: str, outcome: str,
-                    referred_to: str | None = None) -> None:
-        route = await self.run(self.service.cases.close, principal, code, outcome, referred_to)
+    async def close(self, principal: Principal, code: str, wrapup: WrapUp) -> None:
+        route = await self.run(self.service.cases.close, principal, code, wrapup)
+        self.events.publish(Event("queue", code.upper(), "closed"),
+                            Event("case", code.upper(), "closed", principal.staff_id))
         if route:
             await self._to_user(route, self.message("escalate_closed", code=code.upper()))
 
@@ -127,10 +142,44 @@ class EscalationHub:
         """Remove a person (with the admin's signed revocations); their open cases go back
         to the queue, and their users and the other counselors are told."""
         await self.run(self.service.staff.remove, actor, staff_id, list(revocations))
+        self.events.publish(Event("staff", None, "removed", staff_id))
         await self._requeue(staff_id)
+
+    async def hand_over(self, principal: Principal, code: str, to: str | None,
+                        shares: list[dict]) -> CaseView:
+        """To a colleague (who is notified: code only) or back to the queue."""
+        moved = await self.run(self.service.handovers.hand_over, principal, code, to, shares)
+        self._moved(moved, "handover")
+        if moved.notify:
+            await self.outbox.send(moved.notify, self.message(
+                "counselor_handed_over", code=moved.case.code))
+        if to is None:
+            await self.notify_staff("counselor_new_case", code=moved.case.code,
+                                    risk="đưa lại hàng chờ")
+        return moved.case
+
+    async def take_over(self, principal: Principal, code: str) -> CaseView:
+        moved = await self.run(self.service.handovers.take_over, principal, code)
+        self._moved(moved, "takeover")
+        if moved.notify:
+            await self.outbox.send(moved.notify, self.message(
+                "counselor_taken_over", code=moved.case.code))
+        return moved.case
+
+    def _moved(self, moved, what: str) -> None:
+        self.events.publish(Event("queue", moved.case.code, what),
+                            Event("case", moved.case.code, what, moved.holder, moved.previous))
+
+    async def add_note(self, principal: Principal, code: str, note_id: int,
+                       sealed: dict) -> None:
+        await self.run(self.service.notes.add, principal, code, note_id, sealed)
+        holder = await self.run(self.service.cases.holder_of, code)
+        self.events.publish(Event("case", code.upper(), "note", holder, principal.staff_id))
 
     async def _requeue(self, staff_id: str) -> None:
         for code, route in await self.run(self.service.cases.release, staff_id):
+            self.events.publish(Event("queue", code, "released"),
+                                Event("case", code, "released", None, staff_id))
             if route:
                 await self._to_user(route, self.message("escalate_requeued", code=code))
             await self.notify_staff("counselor_new_case", code=code, risk="đưa lại hàng chờ")

@@ -16,6 +16,11 @@ from bot.secretfile import env_or_generated
 RISK_RANK = {"danger": 0, "self_harm": 0, "high": 1, "standard": 2}
 OUTCOMES = ("information_given", "referred", "safety_plan", "callback_done",
             "could_not_reach", "user_ended")
+# Wrap-up codes (coded, never free text): the kind of violence, kept apart from where it
+# happened, following the GBVIMS classification the programme reports in.
+VIOLENCE_KINDS = ("physical", "sexual", "psychological", "economic", "online",
+                  "workplace_sexual_harassment")
+CONTEXTS = ("domestic", "workplace", "public", "online")
 ROLES = ("counselor", "supervisor", "admin")
 READER_ROLES = ("counselor", "supervisor")
 

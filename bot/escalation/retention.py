@@ -56,7 +56,7 @@ class Retention:
                 self._audit.record(session, "system", "purge", detail=str(len(old)))
         return len(old)
 
-    def shred(self, subject: str) -> list[tuple[str, str | None]]:
+    def shred(self, subject: str) -> list[tuple[str, str | None, str | None]]:
         """The user wiped their data: their data key, messages and anything held for them
         go, and cases lose their link.
 

@@ -8,6 +8,8 @@ approved readers and opened only on their devices.
 - ``sessions``: signed-challenge log-in and sessions
 - ``cases``: the queue, claims, the sealed and signed relay, outcomes, waiting-case timers
 - ``held``: messages held for a user who chose discreet delivery
+- ``notes``: private notes sealed on staff devices
+- ``handovers``: passing a case to a colleague, back to the queue, or to a supervisor
 - ``retention``: retention of finished cases and the user's own wipe
 - ``indicators``: counts for the programme, without identifiers
 - ``audit``: who did what, without content
@@ -25,8 +27,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from bot.escalation.audit import AuditLog
 from bot.escalation.cases import CaseBook
 from bot.escalation.envelope import Keyring
+from bot.escalation.handover import Handovers
 from bot.escalation.held import HeldMessages
 from bot.escalation.indicators import Indicators
+from bot.escalation.notes import CaseNotes
 from bot.escalation.policy import EscalationPolicy
 from bot.escalation.retention import Retention
 from bot.escalation.sessions import Sessions
@@ -48,6 +52,8 @@ class EscalationService:
     sessions: Sessions
     cases: CaseBook
     held: HeldMessages
+    notes: CaseNotes
+    handovers: Handovers
     retention: Retention
     indicators: Indicators
     clock: Callable[[], dt.datetime]
@@ -79,5 +85,7 @@ def build_service(database: Database, keys: ServerKeys, admin_keys: tuple[bytes,
         policy=policy, vault=vault, audit=audit, staff=staff,
         sessions=Sessions(database, staff, policy, audit, clock, keys.session),
         cases=cases, held=HeldMessages(database, vault, clock),
+        notes=CaseNotes(database, cases, staff, audit, clock),
+        handovers=Handovers(database, cases, staff, audit, clock),
         retention=Retention(database, cases, vault, policy, audit, clock),
         indicators=Indicators(database), clock=clock)

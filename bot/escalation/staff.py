@@ -251,6 +251,16 @@ class StaffDirectory:
             addresses = [self.notify_address(session, s) for s in staff]
         return [a for a in addresses if a]
 
+    def people(self, principal: Principal) -> list[dict]:
+        """Colleagues: readers see active counselors and supervisors (to hand a case over);
+        admins see everyone with their status (to approve or remove)."""
+        with self._db.session() as session:
+            query = select(Staff).order_by(Staff.created_at)
+            if principal.role != "admin":
+                query = query.where(Staff.status == "active", Staff.role.in_(READER_ROLES))
+            return [{"staff_id": s.id, "display_name": s.display_name, "alias": s.alias,
+                     "role": s.role, "status": s.status} for s in session.scalars(query)]
+
     def names(self, session: Session) -> dict[str, str]:
         return dict(session.execute(select(Staff.id, Staff.display_name)).all())
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -84,6 +86,9 @@ class Case(Base):
     discreet: Mapped[bool] = mapped_column(Boolean, default=True)
     user_reminders: Mapped[int] = mapped_column(Integer, default=1)
     user_reminded: Mapped[int] = mapped_column(Integer, default=0)
+    channel: Mapped[str | None] = mapped_column(String(16))  # "telegram", "zalo": no id
+    last_user_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    follow_up_on: Mapped[dt.date | None] = mapped_column(Date)  # set at wrap-up
 
 
 class CaseItem(Base):
@@ -113,6 +118,40 @@ class CaseItemShare(Base):
     key_id: Mapped[str] = mapped_column(String(40))
     wrap: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class CaseNote(Base):
+    """A private note, sealed and signed on its author's device to the case's staff readers;
+    never shown to the user. ``note_id`` is chosen by the author's client (it is bound into
+    the note's AAD and signature)."""
+
+    __tablename__ = "case_notes"
+    __table_args__ = (UniqueConstraint("case_id", "note_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    note_id: Mapped[int] = mapped_column(BigInteger)
+    author: Mapped[str] = mapped_column(String(40))  # staff id
+    sealed: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class CaseWrapUp(Base):
+    """The coded wrap-up of a closed case, for the programme's indicators: no case id, no
+    staff id, no free text, only the month; kept only with the user's consent to be
+    counted, so it can never be joined back to a case or a person."""
+
+    __tablename__ = "case_wrapups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)  # "2026-11"
+    channel: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(32))
+    kinds: Mapped[str] = mapped_column(String(200))  # comma-separated codes
+    contexts: Mapped[str] = mapped_column(String(100))
+    referrals: Mapped[str] = mapped_column(String(400))  # contact ids
+    safety_plan: Mapped[bool] = mapped_column(Boolean)
+    follow_up: Mapped[bool] = mapped_column(Boolean)
 
 
 class KeyRevocation(Base):

@@ -30,13 +30,17 @@ class CaseView:
     risk: str
     status: str
     created_at: dt.datetime
-    claimed_by: str | None
+    claimed_by: str | None  # the holder's display name (for colleagues)
     outcome: str | None
+    holder: str | None = None  # the holder's staff id
+    last_user_at: dt.datetime | None = None  # when the user last wrote (their state)
 
     def as_json(self) -> dict:
         return {"code": self.code, "risk": self.risk, "status": self.status,
                 "created_at": self.created_at.isoformat() + "Z",
-                "claimed_by": self.claimed_by, "outcome": self.outcome}
+                "claimed_by": self.claimed_by, "holder": self.holder, "outcome": self.outcome,
+                "last_user_at": self.last_user_at.isoformat() + "Z"
+                if self.last_user_at else None}
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,8 @@ class Reminder:
 
 def case_view(case: Case, names: dict[str, str] | None = None) -> CaseView:
     claimed = (names or {}).get(case.claimed_by or "", case.claimed_by)
-    return CaseView(case.code, case.risk, case.status, case.created_at, claimed, case.outcome)
+    return CaseView(case.code, case.risk, case.status, case.created_at, claimed, case.outcome,
+                    case.claimed_by, case.last_user_at)
 
 
 def require_role(principal: Principal, role: str) -> None:

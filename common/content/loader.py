@@ -15,6 +15,7 @@ import yaml
 
 from common.content.model import (
     Button,
+    CannedReply,
     Contact,
     Content,
     ContentError,
@@ -31,7 +32,11 @@ from common.intents import CONTRACT_INTENTS
 from common.textnorm import fold
 
 CONTENT_FILES = ("contacts.yml", "messages.yml", "menus.yml", "crisis.yml", "legal.yml",
-                 "guides.yml", "explainers.yml", "quiz.yml", "selfcheck.yml", "answers.yml")
+                 "guides.yml", "explainers.yml", "quiz.yml", "selfcheck.yml", "answers.yml",
+                 "canned.yml")
+NEEDS = ("emergency", "domestic_violence", "sexual_violence", "legal", "psychological",
+         "children", "shelter", "medical", "workplace")
+CANNED_MAX = 1000
 SHORT_MAX, DETAILS_MAX, LABEL_MAX = 600, 1200, 40
 FORMS = ("physical", "verbal", "non_verbal", "psychological", "economic", "sexual", "online")
 LEGAL_TOPICS = ("workplace", "domestic", "criminal", "fines", "bodies")
@@ -187,11 +192,22 @@ def _contacts(d: Path, r: _Reader) -> dict[str, Contact]:
             r.fail(f, cid, "number", f"'{number}' is not a Vietnamese phone number")
         if not isinstance(item.get("emergency", False), bool):
             r.fail(f, cid, "emergency", "must be true or false")
+        needs = item.get("needs") or []
+        if not isinstance(needs, list) or not all(n in NEEDS for n in needs):
+            r.fail(f, cid, "needs", f"must be a list of: {', '.join(NEEDS)}")
+            needs = []
         out[cid] = Contact(cid, r.text(f, cid, item, "name"), number,
                            r.text(f, cid, item, "hours"), r.text(f, cid, item, "cost"),
                            r.text(f, cid, item, "serves"), r.text(f, cid, item, "region"),
-                           item.get("emergency") is True, r.fact(f, cid, item))
+                           item.get("emergency") is True, r.fact(f, cid, item), tuple(needs))
     return out
+
+
+def _canned(d: Path, r: _Reader) -> dict[str, CannedReply]:
+    f = "canned.yml"
+    return {cid: CannedReply(cid, r.text(f, cid, item, "title", LABEL_MAX),
+                             r.text(f, cid, item, "text", CANNED_MAX))
+            for cid, item in _entries(d, f, "canned", r)}
 
 
 def _legal(d: Path, r: _Reader) -> dict[str, LegalFact]:
@@ -359,7 +375,7 @@ REQUIRED_MESSAGES = (
     "button_expired", "quick_exit_unsupported", "data_delete_failed",
     "escalate_end_confirm", "escalate_continue", "escalate_nothing_held",
     "escalate_sum_discreet_on", "escalate_sum_discreet_off", "escalate_sum_remind_on",
-    "escalate_sum_remind_off",
+    "escalate_sum_remind_off", "counselor_handed_over", "counselor_taken_over",
 )
 # What the counselor desk sends outside the user's turn: it may arrive while someone else
 # holds the phone, so each must offer the quick exit.
@@ -387,6 +403,7 @@ def load_content(directory: Path) -> Content:
         legal=_legal(directory, r), guides=_guides(directory, r),
         explainers=_explainers(directory, r), quiz=_quiz(directory, r),
         selfcheck=_selfcheck(directory, r), answers=_answers(directory, r),
+        canned=_canned(directory, r),
     )
     _cross_check(content, r)
     if r.problems:

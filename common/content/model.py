@@ -59,6 +59,7 @@ class Contact:
     region: str
     emergency: bool
     fact: Fact
+    needs: tuple[str, ...] = ()
 
     def line(self) -> str:
         return f"• {self.number} – {self.name} ({self.hours}, {self.cost})"
@@ -126,6 +127,15 @@ class Message:
 
 
 @dataclass(frozen=True)
+class CannedReply:
+    """A reply counselors can insert and edit before sending."""
+
+    id: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Content:
     contacts: dict[str, Contact]
     messages: dict[str, Message]
@@ -138,6 +148,7 @@ class Content:
     quiz: dict[str, QuizQuestion] = field(default_factory=dict)
     selfcheck: tuple[SelfCheckQuestion, ...] = ()
     answers: dict[str, str] = field(default_factory=dict)  # intent -> reference
+    canned: dict[str, CannedReply] = field(default_factory=dict)
 
     def entry(self, ref: str):
         """The entry a reference such as ``guide:evidence`` names; KeyError if none."""

@@ -19,6 +19,7 @@ from bot.escalation.outbox import Outbox
 from bot.escalation.policy import EscalationPolicy
 from bot.escalation.service import ServerKeys, build_service
 from bot.escalation.tables import Case, CaseItem, SubjectKey
+from bot.escalation.wrapup import WrapUp
 from bot.pseudonym import pseudonymise
 from bot.replies import Reply
 from bot.safety import SafetyNet
@@ -298,7 +299,7 @@ def test_quick_exit_and_wipe_work_in_every_state_even_with_rasa_silent(world, co
     else:
         code, _, principal = _live_case(world, core)
         if state == "ended":
-            asyncio.run(world.hub.close(principal, code, "information_given"))
+            asyncio.run(world.hub.close(principal, code, WrapUp("information_given")))
     rasa.seen.clear()
     assert _turn(core, "/thoat").actions == ("quick_exit",)
     assert world.service.cases.active_case(SUBJECT) is None
@@ -312,7 +313,7 @@ def test_every_message_the_desk_sends_the_user_offers_quick_exit(world, core):
     code, _, principal = _live_case(world, core)
     asyncio.run(world.hub.counselor_reply(principal, code, "Em có an toàn không?"))
     world.now += dt.timedelta(minutes=1)
-    asyncio.run(world.hub.close(principal, code, "information_given"))
+    asyncio.run(world.hub.close(principal, code, WrapUp("information_given")))
     to_user = [reply for chat, _, reply in world.sent if chat == CHAT]
     assert len(to_user) == 3  # claimed, the counselor's words, the end notice
     assert all("/quick_exit" in [b.payload for b in r.buttons] for r in to_user)

@@ -25,6 +25,7 @@ from bot.escalation.policy import EscalationPolicy
 from bot.escalation.service import ServerKeys, build_service
 from bot.escalation.tables import Case, CaseItem, StaffKey, SubjectKey
 from bot.escalation.views import Principal
+from bot.escalation.wrapup import WrapUp
 from bot.storage import Database
 from tests.escalation_support import admin_principal, enrol, log_in, remove
 
@@ -145,10 +146,10 @@ def test_relay_is_sealed_both_ways_and_close_needs_a_listed_outcome(desk):
     assert _open_item(desk, lan, key, ticket.code, 1).decode() == "em sợ lắm"
     assert _open_item(desk, lan, key, ticket.code, 2).decode() == "Chị ở đây với em."
     with pytest.raises(EscalationError):
-        desk.service.cases.close(lan, ticket.code, "fixed_everything")
+        desk.service.cases.close(lan, ticket.code, WrapUp("fixed_everything"))
     with pytest.raises(EscalationError):
-        desk.service.cases.close(lan, ticket.code, "referred")  # referred to whom?
-    desk.service.cases.close(lan, ticket.code, "referred", "anh_duong_hoa_binh")
+        desk.service.cases.close(lan, ticket.code, WrapUp("referred"))  # referred to whom?
+    desk.service.cases.close(lan, ticket.code, WrapUp("referred", "anh_duong_hoa_binh"))
     assert desk.service.indicators.outcome_counts() == {"referred": 1}
     with pytest.raises(Conflict):
         desk.service.cases.counselor_message(lan, ticket.code, "còn đó không?")
@@ -163,7 +164,7 @@ def test_bad_requests_change_nothing(desk):
         desk.service.cases.counselor_message(hoa, ticket.code, "xin chào")  # not hers
     with pytest.raises(Forbidden):
         desk.service.cases.read(hoa, ticket.code)
-    desk.service.cases.close(lan, ticket.code, "information_given")
+    desk.service.cases.close(lan, ticket.code, WrapUp("information_given"))
     with pytest.raises(Conflict):
         desk.service.cases.claim(hoa, ticket.code)  # closed
     with pytest.raises(Forbidden):
@@ -265,7 +266,7 @@ def test_retention_purges_finished_cases(desk, database):
     _, lan = desk.counselor("Chị Lan")
     ticket = desk.open()
     desk.service.cases.claim(lan, ticket.code)
-    desk.service.cases.close(lan, ticket.code, "information_given")
+    desk.service.cases.close(lan, ticket.code, WrapUp("information_given"))
     desk.clock.advance(days=29)
     assert desk.service.retention.purge() == 0
     desk.service.staff.set_notify_chat(lan, "telegram:5550009876543")
@@ -315,7 +316,7 @@ def test_indicators_count_requests_and_outcomes_and_hide_small_cells(desk):
     for risk in ("danger", "standard", "standard"):
         ticket = desk.open(risk)
         desk.service.cases.claim(lan, ticket.code)
-        desk.service.cases.close(lan, ticket.code, "information_given")
+        desk.service.cases.close(lan, ticket.code, WrapUp("information_given"))
     desk.open("self_harm")
     figures = desk.service.indicators.summary()
     assert figures["requests_by_risk"] == {"danger": 1, "standard": 2, "self_harm": 1}

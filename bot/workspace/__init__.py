@@ -1,0 +1,1 @@
+"""The counselors' workspace in the browser: its page, security headers and live feed."""
