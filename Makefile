@@ -5,9 +5,11 @@ RASA_VENV := .venv-rasa
 ANTAM := $(VENV)/bin/antam
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: setup train run test lint bench eval clean
+.PHONY: setup train run test lint bench eval clean browser
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed
+WEB_SOURCES := $(shell find web/src web/static -type f 2>/dev/null) web/build.mjs
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed web/dist/.built browser
 
 # App runtime, Python 3.11. Re-installs only when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -24,6 +26,20 @@ $(RASA_VENV)/.installed: nlu/requirements-rasa.txt
 	$(RASA_VENV)/bin/pip install $(PIP_QUIET) --upgrade pip 'setuptools<70' wheel
 	$(RASA_VENV)/bin/pip install $(PIP_QUIET) -r nlu/requirements-rasa.txt
 	@touch $@
+
+# The counselors' workspace: npm packages from the committed lockfile, bundled into
+# web/dist (served by `antam up`; nothing is fetched from elsewhere at run time).
+web/node_modules/.installed: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web/dist/.built: web/node_modules/.installed $(WEB_SOURCES)
+	cd web && node build.mjs
+	@touch $@
+
+# Debian's Chromium for the browser tests, installed when absent.
+browser:
+	@scripts/install-chromium.sh
 
 # Trains only when data, config, components or the lexicon changed.
 train: setup
@@ -48,7 +64,7 @@ bench: setup train
 	$(VENV)/bin/python bench/telegram_load.py
 
 clean:
-	rm -rf $(VENV) $(RASA_VENV) nlu/models
+	rm -rf $(VENV) $(RASA_VENV) nlu/models web/node_modules web/dist
 
 # NLU figures: held-out set through the real stack, then 5-fold cross-validation.
 eval: setup train

@@ -252,9 +252,11 @@ async def _server(h: _Endpoint) -> Result:
     """The key that signs sealed items, for clients to compare with the one they pinned,
     and the origins a log-in signature must name."""
     key = h.hub.service.cases.signing_key
+    policy = h.hub.service.policy
     return 200, {"signing_key": b64e(key),
                  "fingerprint": PublicIdentity(b"", key).fingerprint(),
-                 "origins": list(h.hub.service.policy.origins())}
+                 "origins": list(policy.origins()),
+                 "idle_lock_minutes": policy.idle_lock_minutes}
 
 
 async def _enrol(h: _Endpoint) -> Result:
@@ -357,7 +359,8 @@ async def _handover(h: _Endpoint, code: str) -> Result:
     shares = _field(doc, "shares", list, optional=True) or []
     if to is None and shares:
         raise BadInput("a case going back to the queue carries no shares")
-    case = await h.hub.hand_over(who, code, to, shares)
+    note = _field(doc, "note", dict, optional=True)
+    case = await h.hub.hand_over(who, code, to, shares, note)
     return 200, case.as_json()
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot.escalation.audit import AuditLog
 from bot.escalation.cases import CaseBook
 from bot.escalation.errors import Conflict, EscalationError, Forbidden, NotFound
+from bot.escalation.notes import CaseNotes
 from bot.escalation.policy import READER_ROLES
 from bot.escalation.staff import StaffDirectory
 from bot.escalation.tables import Case, Staff
@@ -33,16 +34,18 @@ class Moved:
 
 class Handovers:
     def __init__(self, database: Database, cases: CaseBook, staff: StaffDirectory,
-                 audit: AuditLog, clock: Callable[[], dt.datetime]):
+                 notes: CaseNotes, audit: AuditLog, clock: Callable[[], dt.datetime]):
         self._db = database
         self._cases = cases
+        self._notes = notes
         self._staff = staff
         self._audit = audit
         self._clock = clock
 
     def hand_over(self, principal: Principal, code: str, to: str | None,
-                  shares: Iterable[dict]) -> Moved:
-        """To a colleague (with the re-shared items) or, with ``to`` None, back to the queue."""
+                  shares: Iterable[dict], note: dict | None = None) -> Moved:
+        """To a colleague (with the re-shared items and, if given, a note sealed on the
+        holder's device for them) or, with ``to`` None, back to the queue."""
         require_reader(principal)
         with self._db.session() as session, session.begin():
             case = self._cases.held_case(session, principal, code, states=("claimed",))
@@ -57,6 +60,9 @@ class Handovers:
                 self._cases.store_shares(session, case, shares, keys)
                 case.claimed_by, case.claimed_at = target.id, self._clock()
                 notify = self._staff.notify_address(session, target)
+            if note is not None:  # checked against the new holder's and supervisors' keys
+                self._notes.store(session, principal, case, note.get("note_id"),
+                                  note.get("sealed"))
             self._audit.record(session, principal.staff_id, "handover", case.code,
                                to or "queue")
             return Moved(self._view(session, case), previous, case.claimed_by, notify)

@@ -146,9 +146,10 @@ class EscalationHub:
         await self._requeue(staff_id)
 
     async def hand_over(self, principal: Principal, code: str, to: str | None,
-                        shares: list[dict]) -> CaseView:
+                        shares: list[dict], note: dict | None = None) -> CaseView:
         """To a colleague (who is notified: code only) or back to the queue."""
-        moved = await self.run(self.service.handovers.hand_over, principal, code, to, shares)
+        moved = await self.run(self.service.handovers.hand_over, principal, code, to, shares,
+                               note)
         self._moved(moved, "handover")
         if moved.notify:
             await self.outbox.send(moved.notify, self.message(

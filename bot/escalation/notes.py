@@ -35,22 +35,26 @@ class CaseNotes:
 
     def add(self, principal: Principal, code: str, note_id: int, sealed: dict) -> None:
         require_reader(principal)
+        with self._db.session() as session, session.begin():
+            case = self._cases.held_case(session, principal, code,
+                                         states=("claimed", "ended", "queued"))
+            self.store(session, principal, case, note_id, sealed)
+
+    def store(self, session, principal: Principal, case, note_id: int, sealed: dict) -> None:
+        """Check and store a note inside the caller's transaction (a handover's note too)."""
         if type(note_id) is not int or not 0 < note_id <= MAX_NOTE_ID:
             raise EscalationError("note_id must be a positive integer")
         if not isinstance(sealed, dict) or len(json.dumps(sealed)) > MAX_SEALED:
             raise EscalationError("a note must be a sealed item of at most 40 kB")
-        with self._db.session() as session, session.begin():
-            case = self._cases.held_case(session, principal, code,
-                                         states=("claimed", "ended", "queued"))
-            self._check(session, principal, case, note_id, sealed)
-            try:
-                with session.begin_nested():
-                    session.add(CaseNote(case_id=case.id, note_id=note_id,
-                                         author=principal.staff_id,
-                                         sealed=json.dumps(sealed), created_at=self._clock()))
-            except IntegrityError:
-                raise Conflict("this note was already stored") from None
-            self._audit.record(session, principal.staff_id, "note", case.code)
+        self._check(session, principal, case, note_id, sealed)
+        try:
+            with session.begin_nested():
+                session.add(CaseNote(case_id=case.id, note_id=note_id,
+                                     author=principal.staff_id, sealed=json.dumps(sealed),
+                                     created_at=self._clock()))
+        except IntegrityError:
+            raise Conflict("this note was already stored") from None
+        self._audit.record(session, principal.staff_id, "note", case.code)
 
     def _check(self, session, principal: Principal, case, note_id: int, sealed: dict) -> None:
         """Signed by the caller's own key, and readable only by the case's staff."""
@@ -65,5 +69,6 @@ class CaseNotes:
             session, [case.claimed_by] if case.claimed_by else [])}
         allowed |= {k.key_id for k in self._staff.readers(session, roles=("supervisor",))}
         allowed |= {k.key_id for k in self._staff.readers(session, [principal.staff_id])}
-        if not set(sealed["recipients"]) <= allowed:
+        if not isinstance(sealed.get("recipients"), dict) or not set(
+                sealed["recipients"]) <= allowed:
             raise Forbidden("a note is for the case's staff only")

@@ -66,6 +66,7 @@ class EscalationPolicy:
     api_port: int = 8788
     user_reminders: int = 1  # at most this many "still waiting" messages to a user, silent
     api_origins: tuple[str, ...] = ()  # where clients reach the API; signed into every log-in
+    idle_lock_minutes: float = 10.0  # an untouched workspace drops its keys after this
 
     def origins(self) -> tuple[str, ...]:
         """The API's origins as clients see them (behind the proxy), loopback by default."""
@@ -85,6 +86,7 @@ class EscalationPolicy:
             user_reminders=int(os.environ.get("ANTAM_USER_REMINDERS", "").strip() or 1),
             api_origins=tuple(origin_of(o) for o in os.environ.get(
                 "ANTAM_API_ORIGINS", "").split(",") if o.strip()),
+            idle_lock_minutes=_minutes("ANTAM_IDLE_LOCK_MINUTES", 10),
         )
 
 

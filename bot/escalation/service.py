@@ -81,11 +81,11 @@ def build_service(database: Database, keys: ServerKeys, admin_keys: tuple[bytes,
     audit = AuditLog(database, clock)
     staff = StaffDirectory(database, vault, admin_keys, policy, audit, clock)
     cases = CaseBook(database, staff, vault, policy, audit, clock, keys.signing)
+    notes = CaseNotes(database, cases, staff, audit, clock)
     return EscalationService(
         policy=policy, vault=vault, audit=audit, staff=staff,
         sessions=Sessions(database, staff, policy, audit, clock, keys.session),
         cases=cases, held=HeldMessages(database, vault, clock),
-        notes=CaseNotes(database, cases, staff, audit, clock),
-        handovers=Handovers(database, cases, staff, audit, clock),
+        notes=notes, handovers=Handovers(database, cases, staff, notes, audit, clock),
         retention=Retention(database, cases, vault, policy, audit, clock),
         indicators=Indicators(database), clock=clock)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.integration.conftest import stack_env, start_up
+from tests.stack import stack_env, start_up
 
 pytestmark = pytest.mark.stack
 

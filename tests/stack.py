@@ -1,4 +1,4 @@
-"""Starts the real stack once per session: `antam up` with Rasa and the action server."""
+"""The real stack for tests: `antam up` with Rasa and the action server, once per session."""
 
 from __future__ import annotations
 

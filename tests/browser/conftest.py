@@ -1,0 +1,159 @@
+"""The workspace in a real browser: Debian's Chromium driven by Playwright, against the
+real workspace server (API, live feed, page) on a loopback port, with a real database.
+
+The server runs on an event loop in a thread, as `antam up` runs it, and can be restarted
+with other admin keys (an admin's browser makes the key that ANTAM_ADMIN_KEYS then lists).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from bot.escalation.hub import EscalationHub
+from bot.escalation.outbox import Outbox
+from bot.escalation.policy import EscalationPolicy
+from bot.escalation.service import ServerKeys, build_service
+from bot.replies import Reply
+from bot.storage import Database
+from bot.workspace.server import WEB_DIST, make_workspace_app
+from common.content import ContentStore, render
+from tests.helpers import ROOT, free_port
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+# Chromium as root, headless, and quiet on a machine without a network beyond loopback.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage"]
+PASSPHRASE = "mật khẩu rất dài của thử nghiệm"
+
+
+HubFactory = Callable[[tuple[bytes, ...]], EscalationHub]
+
+
+@dataclass
+class Workspace:
+    """The workspace server, restartable with other admin keys over the same database.
+    ``make_hub`` builds the escalation hub for given admin keys; ``companions`` are what
+    else runs beside it on the same loop (a Telegram channel), each made from the hub."""
+
+    database: Database
+    keys: ServerKeys
+    port: int
+    policy: EscalationPolicy
+    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    hub: EscalationHub | None = None
+    sent: list[tuple[str, Reply]] = field(default_factory=list)
+    _server: object = None
+    make_hub: HubFactory | None = None
+    companions: list[Callable[[EscalationHub], object]] = field(default_factory=list)
+    _tasks: list = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def call(self, coroutine, timeout: float = 60):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def _recording_hub(self, admin_keys: tuple[bytes, ...]) -> EscalationHub:
+        """A hub whose messages to users and staff are recorded instead of sent."""
+        content = ContentStore(ROOT / "content")
+        service = build_service(self.database, self.keys, admin_keys, self.policy)
+        outbox = Outbox()
+
+        async def record(chat_id: str, reply: Reply, silent: bool = False) -> None:
+            self.sent.append((chat_id, reply))
+
+        outbox.register("telegram", record)
+        return EscalationHub(service, outbox, lambda key: render(content.get(), key), content)
+
+    def start(self, admin_keys: tuple[bytes, ...] = ()) -> EscalationHub:
+        self.hub = (self.make_hub or self._recording_hub)(admin_keys)
+
+        async def listen():
+            from tornado.httpserver import HTTPServer
+
+            server = HTTPServer(make_workspace_app(self.hub), xheaders=True)
+            server.listen(self.port, address="127.0.0.1")
+            self._tasks = [asyncio.ensure_future(make(self.hub)) for make in self.companions]
+            return server
+
+        self._server = self.call(listen())
+        return self.hub
+
+    def stop(self) -> None:
+        if self._server is not None:
+            async def close():
+                self._server.stop()
+                await self._server.close_all_connections()
+                for task in self._tasks:
+                    task.cancel()
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+
+            self.call(close())
+            self._server = None
+
+    def restart(self, admin_keys: tuple[bytes, ...]) -> EscalationHub:
+        self.stop()
+        return self.start(admin_keys)
+
+
+@contextlib.contextmanager
+def running(ws: Workspace) -> Iterator[Workspace]:
+    assert (WEB_DIST / "app.js").exists(), "the workspace is not built: run `make setup`"
+    thread = threading.Thread(target=ws.loop.run_forever, daemon=True)
+    thread.start()
+    ws.start()
+    try:
+        yield ws
+    finally:
+        ws.stop()
+        ws.loop.call_soon_threadsafe(ws.loop.stop)
+        thread.join(10)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Iterator[Workspace]:
+    database = Database(f"sqlite:///{tmp_path / 'workspace.db'}")
+    database.migrate()
+    port = free_port()
+    with running(Workspace(database, ServerKeys.ephemeral(), port,
+                           EscalationPolicy(api_port=port, session_minutes=60))) as ws:
+        yield ws
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def person(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """A new person at their own browser (own IndexedDB): ``person()`` gives their page."""
+    contexts: list[BrowserContext] = []
+
+    def new(viewport: dict | None = None, **options) -> Page:
+        context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900},
+                                      locale="vi-VN", **options)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        return page
+
+    yield new
+    for context in contexts:
+        with contextlib.suppress(Exception):
+            context.close()
