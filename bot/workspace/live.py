@@ -30,6 +30,14 @@ MAX_MESSAGE = 4096
 
 
 class LiveFeed(WebSocketHandler):
+    open_feeds: set[LiveFeed] = set()  # a WebSocket outlives its HTTP server's stop()
+
+    @classmethod
+    def close_all(cls, hub: EscalationHub) -> None:
+        """Disconnect every page fed by ``hub`` (a server that stops)."""
+        for feed in [f for f in cls.open_feeds if f.hub is hub]:
+            feed.close(1001, "server stopping")
+
     def initialize(self, hub: EscalationHub) -> None:
         self.hub = hub
         self.principal: Principal | None = None
@@ -46,6 +54,7 @@ class LiveFeed(WebSocketHandler):
             return False
 
     def open(self) -> None:
+        self.open_feeds.add(self)
         self.set_nodelay(True)
         self._tasks.append(asyncio.ensure_future(self._expect_auth()))
 
@@ -104,6 +113,7 @@ class LiveFeed(WebSocketHandler):
             self.write_message(json.dumps(doc))
 
     def on_close(self) -> None:
+        self.open_feeds.discard(self)
         if self._queue is not None:
             self.hub.events.unsubscribe(self._queue)
         for task in self._tasks:

@@ -23,6 +23,7 @@ from bot.escalation.policy import EscalationPolicy
 from bot.escalation.service import ServerKeys, build_service
 from bot.replies import Reply
 from bot.storage import Database
+from bot.workspace.live import LiveFeed
 from bot.workspace.server import WEB_DIST, make_workspace_app
 from common.content import ContentStore, render
 from tests.helpers import ROOT, free_port
@@ -94,6 +95,7 @@ class Workspace:
         if self._server is not None:
             async def close():
                 self._server.stop()
+                LiveFeed.close_all(self.hub)
                 await self._server.close_all_connections()
                 for task in self._tasks:
                     task.cancel()
@@ -122,12 +124,15 @@ def running(ws: Workspace) -> Iterator[Workspace]:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Iterator[Workspace]:
+def workspace(request, tmp_path: Path) -> Iterator[Workspace]:
+    """The workspace server; ``@pytest.mark.policy(...)`` changes its settings."""
     database = Database(f"sqlite:///{tmp_path / 'workspace.db'}")
     database.migrate()
     port = free_port()
+    marker = request.node.get_closest_marker("policy")
+    settings = {"session_minutes": 60, **(marker.kwargs if marker else {})}
     with running(Workspace(database, ServerKeys.ephemeral(), port,
-                           EscalationPolicy(api_port=port, session_minutes=60))) as ws:
+                           EscalationPolicy(api_port=port, **settings))) as ws:
         yield ws
 
 

@@ -72,3 +72,22 @@ def staff_member(admin: Page, page: Page, workspace: Workspace, name: str, alias
     fingerprint = enrol(page, workspace, invite(admin, name, role), alias)
     approve(admin, name, fingerprint)
     log_in_after_approval(page)
+
+
+def open_case(workspace: Workspace, subject: str, chat: str, body: dict,
+              risk: str = "danger") -> str:
+    """A case as the desk opens it when a user confirms (the chat's side is tested
+    end to end in test_end_to_end)."""
+    return workspace.call(workspace.hub.open_case(subject, f"telegram:{chat}", risk, body,
+                                                  discreet=False)).code
+
+
+def claim(page: Page, code: str) -> None:
+    page.locator(f"li[data-code='{code}']").get_by_role("button", name=f"Nhận ca {code}").click()
+    expect(page.get_by_role("heading", name=f"Ca {code}")).to_be_visible()
+
+
+def send(page: Page, text: str) -> None:
+    page.get_by_label("Tin nhắn gửi người dùng").fill(text)
+    page.get_by_role("button", name=re.compile("^Gửi")).click()
+    expect(page.locator(".conversation li.from-counselor").last).to_contain_text(text)

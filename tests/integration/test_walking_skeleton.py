@@ -34,7 +34,16 @@ def test_up_says_where_each_service_listens_then_ready(stack):
     printed = "\n".join(stack.stdout_lines)
     assert f"actions: listening on http://127.0.0.1:{stack.actions_port}/webhook" in printed
     assert f"rasa: listening on http://127.0.0.1:{stack.rasa_port}" in printed
+    assert f"console: http://127.0.0.1:{stack.env['ANTAM_API_PORT']}/" in printed
     assert stack.stdout_lines[-1] == "ready"
+
+
+def test_up_serves_the_workspace_page_with_its_headers(stack):
+    page = httpx.get(f"http://127.0.0.1:{stack.env['ANTAM_API_PORT']}/")
+    assert page.status_code == 200 and "An Tâm" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    script = httpx.get(f"http://127.0.0.1:{stack.env['ANTAM_API_PORT']}/app.js")
+    assert script.status_code == 200 and "antam-login-v2" in script.text
 
 
 def test_greeting_then_hotlines_from_content(stack):

@@ -71,10 +71,9 @@ function connectLive() {
     onEvent: (event) => app.listeners.forEach((listener) => listener(event)),
     onState: (what) => {
       if (what === "lost") app.say("Mất kết nối tới máy chủ, đang kết nối lại… Nội dung bạn đang soạn vẫn được giữ.", "error");
-      if (what === "reconnected") {
-        app.say("Đã kết nối lại.", "ok");
-        app.listeners.forEach((listener) => listener({ type: "resync" }));
-      }
+      if (what === "reconnected") app.say("Đã kết nối lại.", "ok");
+      // Whatever changed before the feed was listening is fetched now.
+      app.listeners.forEach((listener) => listener({ type: "resync" }));
     },
     onEnded: () => lock("ended"),
   });

@@ -37,6 +37,7 @@ class CaseScreen {
         if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) this.send();
       } });
     this.composer.value = state.drafts.get(code) || "";
+    this.names = new Map(); // staff id -> display name, for notes
     this.sendButton = button("Gửi (Ctrl+Enter)", () => this.send(), { class: "primary" });
   }
 
@@ -54,6 +55,12 @@ class CaseScreen {
       return;
     }
     if (!await this.open()) return;
+    try {
+      const { staff } = await api("GET", "/staff");
+      staff.forEach((person) => this.names.set(person.staff_id, person.display_name));
+    } catch {
+      // Notes then name their author "đồng nghiệp".
+    }
     this.layout();
     await this.reshareAfterRotation();
     this.app.onEvent((event) => this.onEvent(event));
@@ -127,7 +134,8 @@ class CaseScreen {
     for (const item of view.items.filter((i) => i.number > 0)) nodes.push(this.itemNode(item));
     show(this.conversation, nodes);
     show(this.notes, view.notes.length ? view.notes.map((note) => h("li", {},
-      h("span", { class: "meta" }, `${localTime(note.at)} · ${note.author === state.me.staff_id ? "bạn" : note.author}`),
+      h("span", { class: "meta" }, `${localTime(note.at)} · ${note.author === state.me.staff_id
+        ? "bạn" : this.names.get(note.author) || "đồng nghiệp"}`),
       h("p", {}, note.text ?? "[không mở được bằng khóa trên máy này]")))
       : h("li", { class: "empty" }, "Chưa có ghi chú."));
     const live = c.status === "claimed" && this.holding;
@@ -164,13 +172,15 @@ class CaseScreen {
   async onEvent(event) {
     if (event.type === "resync") return this.refresh(-1);
     if (event.type !== "case" || event.code !== this.code) return undefined;
-    if (event.what === "handover" && event.previous === state.me.staff_id
-        && event.holder !== state.me.staff_id) {
-      show(this.status, notice("Ca này vừa được chuyển cho người khác. Bạn không gửi tiếp được; "
-        + "nội dung bạn đang soạn vẫn còn ở đây.", "info"));
-    }
-    if (event.what === "takeover" && event.previous === state.me.staff_id) {
-      show(this.status, notice("Giám sát viên đã tiếp quản ca này.", "info"));
+    const gone = event.previous === state.me.staff_id && event.holder !== state.me.staff_id
+      && state.me.role !== "supervisor";
+    if (gone && (event.what === "handover" || event.what === "takeover")) {
+      this.composer.disabled = true;
+      this.sendButton.disabled = true;
+      show(this.status, notice(event.what === "takeover" ? "Giám sát viên đã tiếp quản ca này."
+        : "Ca này vừa được chuyển cho người khác. Bạn không gửi tiếp được; nội dung bạn đang "
+        + "soạn vẫn còn ở đây.", "info"));
+      return undefined;
     }
     return this.refresh();
   }
