@@ -62,6 +62,8 @@ bench: setup train
 	$(VENV)/bin/python bench/turn_latency.py
 	$(VENV)/bin/python bench/train_and_load.py
 	$(VENV)/bin/python bench/telegram_load.py
+	$(VENV)/bin/python bench/escalation.py
+	$(VENV)/bin/python bench/workspace.py
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) nlu/models web/node_modules web/dist

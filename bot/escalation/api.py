@@ -499,7 +499,7 @@ def make_app(hub: EscalationHub, extra: list[tuple] = ()) -> Application:
     """The API, and ``extra`` routes served beside it (the workspace's page and live feed)."""
     return Application(api_handlers(hub) + list(extra), default_handler_class=_NotFound,
                        log_function=_log_request, websocket_ping_interval=20,
-                       websocket_ping_timeout=60)
+                       websocket_ping_timeout=20)
 
 
 async def serve(app: Application, port: int, address: str = "127.0.0.1") -> None:

@@ -136,8 +136,10 @@ def workspace(request, tmp_path: Path) -> Iterator[Workspace]:
         yield ws
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test module. Not for the session: Playwright's synchronous API keeps
+    an event loop running in this thread, and later tests call asyncio.run()."""
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                               args=CHROMIUM_ARGS)
