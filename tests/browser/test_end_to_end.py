@@ -18,12 +18,14 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from bot.app import build_escalation, build_telegram
 from bot.config import Settings
 from bot.escalation.crypto import b64e
 from bot.escalation.policy import EscalationPolicy
 from bot.escalation.service import ServerKeys
+from bot.escalation.tables import CaseWrapUp
 from bot.storage import Database
 from tests.browser.conftest import Workspace, running
 from tests.browser.flows import admin_makes_a_key, staff_member
@@ -185,6 +187,12 @@ def test_a_user_on_telegram_reaches_a_counselor_in_the_browser(world, person, tm
     counselor.get_by_label(re.compile("đồng ý được tính")).check()
     counselor.get_by_role("button", name="Đóng ca và lưu kết quả").click()
     expect(counselor.get_by_text(f"Đã đóng ca {code}.")).to_be_visible()
+
+    with workspace.database.session() as session:  # coded, by month, not linked to the case
+        [wrapup] = session.scalars(select(CaseWrapUp)).all()
+    assert (wrapup.outcome, wrapup.kinds, wrapup.contexts, wrapup.safety_plan) == (
+        "safety_plan", "physical", "domestic", True)
+    assert not hasattr(wrapup, "case_id")
 
     received = "\n".join(recorder.received)
     assert len(recorder.received) > 20 and code in received
