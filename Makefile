@@ -64,6 +64,8 @@ bench: setup train
 	$(VENV)/bin/python bench/telegram_load.py
 	$(VENV)/bin/python bench/escalation.py
 	$(VENV)/bin/python bench/workspace.py
+	$(RASA_VENV)/bin/python bench/entry_matcher.py
+	$(RASA_VENV)/bin/python bench/crisis_thresholds.py
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) nlu/models web/node_modules web/dist

@@ -1,6 +1,10 @@
 """Answer an intent with the entry content/answers.yml names for it.
 
-Editors decide which guide, legal fact or message answers which intent.
+Editors decide which guide, legal fact or message answers which intent, in which
+topic and for whom (the conversation's `topic` and `asker` slots). Where a row is
+``specific``, the entry the NLU pipeline's entry matcher found answers instead, with
+the row's own answer one button away. Every answer reports the entries it showed
+({"entries": [...]}) so evaluations can score them.
 Crisis intents get a marker instead of text: the bot's core owns the one
 emergency reply, so it is sent exactly once, Rasa up or down.
 """
@@ -15,7 +19,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.content_source import store
 from actions.dispatch import Events, entity, latest_intent, send
-from common.content import render, render_ref
+from common.content import Content, render, render_ref
+from common.content.render import with_more_choices
 
 CAMPAIGN = ((11, 15), (12, 15))  # Tháng hành động, 15/11–15/12 every year
 CHANNEL_MESSAGES = {"quick_exit": "quick_exit_done", "delete_my_data": "data_deleted"}
@@ -30,6 +35,23 @@ def greeting_key(today: dt.date) -> str:
     return "greeting_campaign" if in_campaign(today) else "greeting"
 
 
+def matched_entry(tracker: Tracker) -> str | None:
+    """The entry the NLU pipeline matched to this message, if it was confident."""
+    entry = tracker.latest_message.get("entry") or {}
+    ref = entry.get("ref") if isinstance(entry, dict) else None
+    return ref if isinstance(ref, str) else None
+
+
+def chosen_answer(content: Content, tracker: Tracker) -> tuple[str, str | None]:
+    """(the answer to show, the row's own answer when a specific entry replaces it)."""
+    rule = content.answer_for(latest_intent(tracker), tracker.get_slot("topic"),
+                              tracker.get_slot("asker"))
+    entry = matched_entry(tracker) if rule.specific else None
+    if entry and entry != rule.answer and content.is_shown(entry):
+        return entry, rule.answer
+    return rule.answer, None
+
+
 class ActionAnswer(Action):
     def name(self) -> str:
         return "action_answer"
@@ -37,17 +59,23 @@ class ActionAnswer(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> Events:
         content = store.get()
-        answer = content.answers.get(latest_intent(tracker), "message:fallback")
+        answer, instead_of = chosen_answer(content, tracker)
         kind, _, key = answer.partition(":")
         if kind == "crisis":
             dispatcher.utter_message(json_message={"emergency": key})
-        elif kind == "channel":
+            return []
+        if kind == "channel":
             send(dispatcher, render(content, CHANNEL_MESSAGES[key]))
             dispatcher.utter_message(json_message={"channel_action": key})
-        elif answer == "message:greeting":
+            return []
+        if answer == "message:greeting":
             send(dispatcher, render(content, greeting_key(dt.date.today())))
+        elif instead_of and content.is_shown(instead_of):
+            send(dispatcher, with_more_choices(render_ref(content, answer), instead_of))
         else:
             send(dispatcher, render_ref(content, answer))
+        if kind != "flow":
+            dispatcher.utter_message(json_message={"entries": [answer]})
         return []
 
 
@@ -61,20 +89,31 @@ class ActionShowEntry(Action):
                   domain: Dict[str, Any]) -> Events:
         content = store.get()
         part = "details" if entity(tracker, "part") == "details" else "short"
+        ref = str(entity(tracker, "ref"))
         try:
-            send(dispatcher, render_ref(content, str(entity(tracker, "ref")), part))
+            send(dispatcher, render_ref(content, ref, part))
         except KeyError:  # an old button whose entry was removed or unverified
+            ref = "message:fallback"
             send(dispatcher, render(content, "fallback"))
+        dispatcher.utter_message(json_message={"entries": [ref]})
         return []
 
 
 class ActionAskRephrase(Action):
-    """Low NLU confidence: ask, do not guess."""
+    """Low NLU confidence: ask, do not guess. A question one content entry answers
+    confidently still gets that entry, with the main menu one button away."""
 
     def name(self) -> str:
         return "action_ask_rephrase"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> Events:
-        send(dispatcher, render(store.get(), "fallback"))
+        content = store.get()
+        entry = matched_entry(tracker)
+        if entry and content.is_shown(entry):
+            send(dispatcher, with_more_choices(render_ref(content, entry), "message:menu"))
+        else:
+            entry = "message:fallback"
+            send(dispatcher, render(content, "fallback"))
+        dispatcher.utter_message(json_message={"entries": [entry]})
         return []

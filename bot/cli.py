@@ -203,14 +203,24 @@ def _content_check(settings: Settings) -> int:
 
 
 def _evaluate(settings: Settings, cross_validation: bool, json_path: Path | None) -> int:
-    examples = nlu_eval.load_heldout(settings.root / "tests" / "nlu_eval" / "heldout.yml")
+    sets = settings.root / "tests" / "nlu_eval"
+    examples = nlu_eval.load_heldout(sets / "heldout.yml")
+    cases = nlu_eval.load_cases(sets / "conversations.yml")
+    precision = {p.stem: nlu_eval.load_precision(p) for p in sorted(sets.glob("precision*.yml"))}
     with private_stack() as (env, _):
-        figures = nlu_eval.report(nlu_eval.run_examples(examples, env))
-    print(nlu_eval.format_report(figures))
+        figures = {"heldout": nlu_eval.report(nlu_eval.run_examples(examples, env)),
+                   "conversations": nlu_eval.conversation_report(
+                       nlu_eval.run_conversations(cases, env)),
+                   **{name: nlu_eval.run_precision(items, env)
+                      for name, items in precision.items()}}
+    print(nlu_eval.format_report(figures["heldout"]), end="\n\n")
+    print(nlu_eval.format_conversations(figures["conversations"]), end="\n\n")
+    for name in precision:
+        print(nlu_eval.format_precision(name, figures[name]), end="\n\n")
     if json_path:
         json_path.write_text(json.dumps(figures, ensure_ascii=False, indent=1))
     if cross_validation:
-        print("\n5-fold cross-validation on the training data:")
+        print("5-fold cross-validation on the training data:")
         print(nlu_eval.cross_validate(settings))
     return 0
 
@@ -226,7 +236,8 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--jsonl", action="store_true", help="one JSON object per line")
     train_cmd = commands.add_parser("train", help="train the model if its inputs changed")
     train_cmd.add_argument("--force", action="store_true")
-    evaluate = commands.add_parser("eval", help="held-out NLU evaluation through the stack")
+    evaluate = commands.add_parser(
+        "eval", help="held-out messages, conversations and precision sets through the stack")
     evaluate.add_argument("--cross-validation", action="store_true",
                           help="also run Rasa's 5-fold cross-validation (slow)")
     evaluate.add_argument("--json", type=Path, help="also write the figures here")

@@ -21,6 +21,7 @@ class TurnResult:
     crisis: bool = False  # the replies carry emergency contacts
     degraded: bool = False  # Rasa or the action server could not answer
     actions: tuple[str, ...] = field(default=())  # channel actions, e.g. "quick_exit"
+    entries: tuple[str, ...] = field(default=())  # content shown, e.g. "legal:harassment_fines"
 
     def as_json(self) -> dict:
         return {
@@ -29,4 +30,5 @@ class TurnResult:
             "replies": [asdict(r) | {"buttons": [asdict(b) for b in r.buttons]}
                         for r in self.replies],
             "crisis": self.crisis,
+            "entries": list(self.entries),
         }

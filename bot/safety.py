@@ -1,28 +1,33 @@
 """The crisis safety net: runs on every message before, and regardless of, Rasa.
 
-It matches editor-maintained phrases (content/crisis.yml) on the folded text,
-so "bị đánh", "bi danh" and "bj danh" all trigger. If the content cannot be
+It matches editor-maintained phrases (content/crisis.yml) word by word with
+common.phrasematch: "bị đánh", "bi danh" and "bj danh" all trigger, while "bí danh"
+(a pen name) and "đang dành tiền" (saving money) do not. A match typed without
+diacritics, or of a phrase also used lightly, is uncertain: the core lets a
+confident language model overrule it (bot/core.py). If the content cannot be
 loaded at all, embedded phrases and numbers keep the net in place.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
-from functools import lru_cache
+from dataclasses import dataclass
 
 from bot.replies import Reply
 from common.content import ContentError, ContentStore, render
-from common.textnorm import fold
+from common.phrasematch import Phrase, PhraseMatcher
 
 log = logging.getLogger(__name__)
 
 # Last resort when content/ is unreadable: verified national numbers only.
-EMBEDDED_TRIGGERS = {
-    "danger_now": ("bi danh", "danh toi", "giet", "cuu toi", "cuu em", "bi nhot", "hiep dam"),
-    "self_harm": ("tu tu", "tu sat", "muon chet", "khong muon song"),
-}
+EMBEDDED_MATCHER = PhraseMatcher({
+    "danger_now": tuple(map(Phrase.of, (
+        "bị đánh", "đánh tôi", "giết tôi", "giết em", "cứu tôi", "cứu em", "bị nhốt",
+        "hiếp dâm", "bóp cổ", "cầm dao"))),
+    "self_harm": tuple(map(Phrase.of, (
+        "tự tử", "tự sát", "muốn chết", "không muốn sống"))),
+})
 EMBEDDED_EMERGENCY = Reply(
     "Nếu bạn đang gặp nguy hiểm, hãy gọi ngay 113 (Công an) hoặc 115 (Cấp cứu). "
     "Cả hai số đều miễn phí và trực 24/7."
@@ -30,13 +35,17 @@ EMBEDDED_EMERGENCY = Reply(
 EMERGENCY_MESSAGES = {"danger_now": "crisis_danger", "self_harm": "crisis_self_harm"}
 
 
-@lru_cache(maxsize=64)
-def _whole_words(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
-    """One compiled pattern for a phrase list (cached: the lists change only on an edit)."""
-    if not phrases:
-        return None
-    alternation = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)")
+def emergency_entry(kind: str) -> str:
+    """The content entry the emergency reply for ``kind`` shows."""
+    return f"message:{EMERGENCY_MESSAGES.get(kind, 'crisis_danger')}"
+
+
+@dataclass(frozen=True)
+class Signal:
+    """What the net found: the crisis kind, and whether the match is certain."""
+
+    kind: str
+    certain: bool
 
 
 class SafetyNet:
@@ -44,30 +53,25 @@ class SafetyNet:
         self._content = content
         self._lexicon = lexicon
 
-    def _phrases(self) -> tuple[Mapping[str, tuple[str, ...]], tuple[str, ...]]:
-        """(triggers by kind, harmless phrases), embedded ones if content is unreadable."""
+    def _matcher(self) -> PhraseMatcher:
         try:
-            content = self._content.get()
+            return self._content.get().crisis
         except ContentError:
-            return EMBEDDED_TRIGGERS, ()
-        return content.crisis_triggers, content.crisis_harmless
+            return EMBEDDED_MATCHER
 
-    def assess(self, text: str) -> str | None:
-        """The crisis kind the text signals ("danger_now", "self_harm"), or None.
+    def assess(self, text: str) -> Signal | None:
+        """The crisis the text signals, or None.
 
-        Self-harm is checked first: its reply also offers a counselor, and it
-        carries the same emergency numbers.
+        Certain matches outrank uncertain ones; self-harm wins between kinds: its
+        reply also offers a counselor, and it carries the same emergency numbers.
         """
-        triggers, harmless = self._phrases()
-        folded = fold(text, self._lexicon)
-        harmless_pattern = _whole_words(tuple(harmless))
-        if harmless_pattern is not None:
-            folded = harmless_pattern.sub(" ", folded)
-        for kind in sorted(triggers, key=lambda k: k != "self_harm"):
-            pattern = _whole_words(tuple(triggers[kind]))
-            if pattern is not None and pattern.search(folded):
-                return kind
-        return None
+        hits = self._matcher().hits(text, self._lexicon)
+        if not hits:
+            return None
+        certain = [h for h in hits if h.certain]
+        kinds = {h.kind for h in certain or hits}
+        first = next((k for k in ("self_harm", "danger_now") if k in kinds), None)
+        return Signal(first or min(kinds), bool(certain))
 
     def emergency_reply(self, kind: str) -> Reply:
         try:

@@ -1,8 +1,9 @@
 """`make train`: train the Rasa model only when something it depends on changed.
 
 The fingerprint covers the training data, config, domain, our pipeline
-components, the shared normaliser and the abbreviation lexicon, which Rasa's
-own cache cannot see.
+components, the shared normaliser, the abbreviation lexicon and the example
+questions in content/ (which the entry matcher learns), which Rasa's own cache
+cannot see.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.rasa_runtime import rasa_env, train_command
+from common.content import load_content
 
 MODEL_NAME = "antam.tar.gz"
 FINGERPRINT_NAME = "fingerprint.txt"
@@ -23,7 +25,8 @@ def model_inputs(root: Path) -> list[Path]:
     patterns = [
         (nlu, "config.yml"), (nlu, "domain.yml"),
         (nlu / "data", "**/*.yml"), (nlu / "lexicon", "**/*.yml"),
-        (nlu / "components", "**/*.py"), (root / "common", "textnorm.py"),
+        (nlu / "components", "**/*.py"), (nlu, "entries.py"),
+        (root / "common", "textnorm.py"), (root / "common" / "content", "*.py"),
     ]
     files = {p for base, pattern in patterns for p in base.glob(pattern) if p.is_file()}
     return sorted(files)
@@ -34,6 +37,9 @@ def fingerprint(root: Path) -> str:
     for path in model_inputs(root):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
+    # The entry matcher learns the example questions in content/; other content
+    # edits (an answer's wording, a number) need no retraining.
+    digest.update(load_content(root / "content").matcher_fingerprint().encode())
     return digest.hexdigest()
 
 

@@ -7,5 +7,14 @@ CONTRACT_INTENTS = (
     "ask_is_it_abuse", "ask_legal_rights", "ask_report_procedure", "ask_hotline",
     "ask_safety_plan", "ask_evidence", "request_counselor", "help_someone_else",
     "ask_confidentiality", "delete_my_data", "start_quiz", "feeling_distress",
+    # follow-ups, answered by the conversation's topic (content/answers.yml)
+    "ask_what_to_do", "ask_penalty", "ask_what_to_say", "manager_handling_complaint",
 )
 CRISIS_INTENTS = frozenset({"danger_now", "self_harm"})
+# Someone telling of harm happening to them or to another person: never a harmless
+# reading that could overrule an uncertain crisis phrase (bot/core.py).
+DISCLOSURE_INTENTS = frozenset({
+    "report_workplace_harassment", "report_domestic_violence", "report_sexual_violence",
+    "report_online_abuse", "help_someone_else", "feeling_distress", "request_counselor",
+    "manager_handling_complaint",
+})

@@ -14,6 +14,9 @@ from typing import Any
 import yaml
 
 from common.content.model import (
+    ASKERS,
+    TOPICS,
+    AnswerRule,
     Button,
     CannedReply,
     Contact,
@@ -29,7 +32,8 @@ from common.content.model import (
     SelfCheckQuestion,
 )
 from common.intents import CONTRACT_INTENTS
-from common.textnorm import fold
+from common.phrasematch import Phrase, PhraseMatcher, words_of
+from common.textnorm import strip_accents
 
 CONTENT_FILES = ("contacts.yml", "messages.yml", "menus.yml", "crisis.yml", "legal.yml",
                  "guides.yml", "explainers.yml", "quiz.yml", "selfcheck.yml", "answers.yml",
@@ -37,6 +41,7 @@ CONTENT_FILES = ("contacts.yml", "messages.yml", "menus.yml", "crisis.yml", "leg
 NEEDS = ("emergency", "domestic_violence", "sexual_violence", "legal", "psychological",
          "children", "shelter", "medical", "workplace")
 CANNED_MAX = 1000
+QUESTION_MAX = 200
 SHORT_MAX, DETAILS_MAX, LABEL_MAX = 600, 1200, 40
 FORMS = ("physical", "verbal", "non_verbal", "psychological", "economic", "sexual", "online")
 LEGAL_TOPICS = ("workplace", "domestic", "criminal", "fines", "bodies")
@@ -105,6 +110,12 @@ class _Reader:
         except ValueError:
             self.fail(file, entry, fld, "must be a date written YYYY-MM-DD")
             return dt.date.min
+
+    def questions(self, file: str, entry: str, data: dict) -> tuple[str, ...]:
+        """Optional example questions (with and without diacritics, in teencode)."""
+        if data.get("questions") is None:
+            return ()
+        return self.texts(file, entry, data, "questions", 1, 40, QUESTION_MAX)
 
     def fact(self, file: str, entry: str, data: dict, source_required: bool = True) -> Fact:
         source = data.get("source")
@@ -199,7 +210,8 @@ def _contacts(d: Path, r: _Reader) -> dict[str, Contact]:
         out[cid] = Contact(cid, r.text(f, cid, item, "name"), number,
                            r.text(f, cid, item, "hours"), r.text(f, cid, item, "cost"),
                            r.text(f, cid, item, "serves"), r.text(f, cid, item, "region"),
-                           item.get("emergency") is True, r.fact(f, cid, item), tuple(needs))
+                           item.get("emergency") is True, r.fact(f, cid, item), tuple(needs),
+                           r.questions(f, cid, item))
     return out
 
 
@@ -222,7 +234,8 @@ def _legal(d: Path, r: _Reader) -> dict[str, LegalFact]:
             r.text(f, lid, item, "label", LABEL_MAX), r.text(f, lid, item, "question"),
             r.text(f, lid, item, "short", SHORT_MAX), r.text(f, lid, item, "details", DETAILS_MAX),
             r.text(f, lid, citation, "law") if citation else "",
-            str(citation.get("article") or "").strip(), r.fact(f, lid, item))
+            str(citation.get("article") or "").strip(), r.fact(f, lid, item),
+            r.questions(f, lid, item))
     return out
 
 
@@ -239,7 +252,7 @@ def _guides(d: Path, r: _Reader) -> dict[str, Guide]:
             r.text(f, gid, item, "short", SHORT_MAX),
             r.text(f, gid, item, "details", DETAILS_MAX, required=False),
             tuple(r.reference(f, gid, "related", ref, _LABELLED_REF) for ref in related),
-            r.fact(f, gid, item, source_required=False))
+            r.fact(f, gid, item, source_required=False), r.questions(f, gid, item))
     return out
 
 
@@ -251,7 +264,8 @@ def _explainers(d: Path, r: _Reader) -> dict[str, Explainer]:
             eid, r.choice(f, eid, item, "form", (*FORMS, "overview")),
             r.text(f, eid, item, "label", LABEL_MAX), r.text(f, eid, item, "title"),
             r.text(f, eid, item, "short", SHORT_MAX),
-            r.texts(f, eid, item, "examples", 3, 8, 160), r.fact(f, eid, item))
+            r.texts(f, eid, item, "examples", 3, 8, 160), r.fact(f, eid, item),
+            r.questions(f, eid, item))
     return out
 
 
@@ -300,39 +314,92 @@ def _messages(d: Path, r: _Reader) -> dict[str, Message]:
     return out
 
 
-def _crisis(d: Path, r: _Reader) -> dict[str, tuple[str, ...]]:
+def _crisis(d: Path, r: _Reader) -> PhraseMatcher:
     f = "crisis.yml"
-    out = {}
+    triggers = {}
     for kind, item in _entries(d, f, "triggers", r):
         phrases = item.get("phrases")
         if not isinstance(phrases, list) or not phrases:
             r.fail(f, kind, "phrases", "must be a non-empty list of phrases")
             continue
-        out[kind] = tuple(fold(str(p)) for p in phrases)
-    return out
+        triggers[kind] = tuple(p for p in (_crisis_phrase(f, kind, raw, r) for raw in phrases)
+                               if p is not None)
+    harmless = _read_yaml(d, f, r).get("harmless") or []
+    if not isinstance(harmless, list):
+        r.fail(f, "-", "harmless", "must be a list of phrases")
+        harmless = []
+    return PhraseMatcher(triggers, tuple(w for w in map(words_of, map(str, harmless)) if w))
 
 
-def _crisis_harmless(d: Path, r: _Reader) -> tuple[str, ...]:
-    phrases = _read_yaml(d, "crisis.yml", r).get("harmless") or []
-    if not isinstance(phrases, list):
-        r.fail("crisis.yml", "-", "harmless", "must be a list of phrases")
-        return ()
-    return tuple(fold(str(p)) for p in phrases)
+def _crisis_phrase(f: str, kind: str, raw: Any, r: _Reader) -> Phrase | None:
+    """A phrase is a string, or {phrase, exact, confirm, harmless} when it needs its
+    diacritics, the model's agreement or has look-alikes (common/phrasematch.py); a
+    look-alike must share a word with the phrase to cancel it."""
+    item = raw if isinstance(raw, dict) else {"phrase": raw}
+    text, harmless = item.get("phrase"), item.get("harmless", [])
+    flags = {name: item.get(name, False) for name in ("exact", "confirm")}
+    where = f"phrase {text!r}"
+    if not isinstance(text, str) or not words_of(text):
+        r.fail(f, kind, "phrases", f"{where}: must be words")
+        return None
+    if unknown := set(item) - {"phrase", "harmless", *flags}:
+        r.fail(f, kind, where, f"unknown field(s): {', '.join(sorted(unknown))}")
+    if not all(isinstance(v, bool) for v in flags.values()):
+        r.fail(f, kind, where, "exact and confirm must be true or false")
+        return None
+    if not isinstance(harmless, list) or not all(isinstance(h, str) for h in harmless):
+        r.fail(f, kind, where, "harmless must be a list of look-alike phrases")
+        return None
+    phrase = Phrase.of(text, harmless=harmless, **flags)
+    bare = set(map(strip_accents, phrase.words))
+    for look_alike in phrase.harmless:
+        if not bare & set(map(strip_accents, look_alike)):
+            r.fail(f, kind, where, f"look-alike {' '.join(look_alike)!r} shares no word with it")
+    return phrase
 
 
-def _answers(d: Path, r: _Reader) -> dict[str, str]:
+def _answers(d: Path, r: _Reader) -> dict[str, tuple[AnswerRule, ...]]:
+    """Rows of (intent, answer) with an optional topic or asker: the row that fits the
+    conversation best answers; every intent needs a row without either."""
     f = "answers.yml"
-    out = {}
-    for intent, item in _entries(d, f, "answers", r, id_field="intent"):
-        answer = item.get("answer")
-        if answer in SPECIAL_ANSWERS:
-            out[intent] = answer
-        else:
-            out[intent] = r.reference(f, intent, "answer", answer)
+    items = _read_yaml(d, f, r).get("answers")
+    if not isinstance(items, list):
+        r.fail(f, "-", "answers", "must be a list of rows")
+        return {}
+    out: dict[str, list[AnswerRule]] = {}
+    for index, item in enumerate(items):
+        item = item if isinstance(item, dict) else {}
+        intent = str(item.get("intent") or f"#{index + 1}")
+        rule = _answer_rule(f, intent, item, r)
+        if rule is None:
+            continue
+        same = [x for x in out.get(intent, []) if (x.topic, x.asker) == (rule.topic, rule.asker)]
+        if same:
+            r.fail(f, intent, "topic", "two rows answer this intent in the same situation")
+        out.setdefault(intent, []).append(rule)
+    for intent, rules in out.items():
+        if not any(rule.topic is None and rule.asker is None for rule in rules):
+            r.fail(f, intent, "answer", "needs a row without topic or asker (the default)")
     for intent in CONTRACT_INTENTS:
         if intent not in out:
             r.fail(f, intent, "answer", "every contract intent needs an answer")
-    return out
+    return {intent: tuple(rules) for intent, rules in out.items()}
+
+
+def _answer_rule(f: str, intent: str, item: dict, r: _Reader) -> AnswerRule | None:
+    answer = item.get("answer")
+    if answer not in SPECIAL_ANSWERS:
+        answer = r.reference(f, intent, "answer", answer)
+    topic, asker = item.get("topic"), item.get("asker")
+    if topic is not None and topic not in TOPICS:
+        r.fail(f, intent, "topic", f"must be one of: {', '.join(TOPICS)}")
+        return None
+    if asker is not None and asker not in ASKERS:
+        r.fail(f, intent, "asker", f"must be one of: {', '.join(ASKERS)}")
+        return None
+    if not isinstance(item.get("specific", False), bool):
+        r.fail(f, intent, "specific", "must be true or false")
+    return AnswerRule(answer, topic, asker, item.get("specific") is True)
 
 
 def _cross_check(content: Content, r: _Reader) -> None:
@@ -398,8 +465,7 @@ def load_content(directory: Path) -> Content:
     r = _Reader()
     content = Content(
         contacts=_contacts(directory, r), messages=_messages(directory, r),
-        menus=_menus(directory, r), crisis_triggers=_crisis(directory, r),
-        crisis_harmless=_crisis_harmless(directory, r),
+        menus=_menus(directory, r), crisis=_crisis(directory, r),
         legal=_legal(directory, r), guides=_guides(directory, r),
         explainers=_explainers(directory, r), quiz=_quiz(directory, r),
         selfcheck=_selfcheck(directory, r), answers=_answers(directory, r),

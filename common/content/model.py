@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass, field
+
+from common.phrasematch import PhraseMatcher
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class Contact:
     emergency: bool
     fact: Fact
     needs: tuple[str, ...] = ()
+    questions: tuple[str, ...] = ()  # example questions this contact answers
 
     def line(self) -> str:
         return f"• {self.number} – {self.name} ({self.hours}, {self.cost})"
@@ -76,6 +81,7 @@ class LegalFact:
     law: str
     article: str
     fact: Fact
+    questions: tuple[str, ...] = ()  # example questions this entry answers
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,7 @@ class Guide:
     details: str
     related: tuple[str, ...]
     fact: Fact
+    questions: tuple[str, ...] = ()  # example questions this entry answers
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,7 @@ class Explainer:
     short: str
     examples: tuple[str, ...]
     fact: Fact
+    questions: tuple[str, ...] = ()  # example questions this entry answers
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,28 @@ class Message:
     buttons: tuple[Button, ...] = ()
 
 
+# What a conversation is about, and who is asking: Rasa slots set by the intents that
+# disclose them (nlu/domain.yml), read by the answer to a follow-up question.
+TOPICS = ("workplace", "domestic", "sexual", "online", "helping")
+ASKERS = ("affected", "bystander", "manager")
+
+
+@dataclass(frozen=True)
+class AnswerRule:
+    """One row of answers.yml: what answers an intent, in a topic or for an asker."""
+
+    answer: str  # a reference (guide:evidence) or a special answer (flow:quiz)
+    topic: str | None = None
+    asker: str | None = None
+    specific: bool = False  # a content entry that matches the question confidently wins
+
+    def fits(self, topic: str | None, asker: str | None) -> int:
+        """How well the rule fits the conversation (-1: it does not apply)."""
+        if (self.topic and self.topic != topic) or (self.asker and self.asker != asker):
+            return -1
+        return 2 * bool(self.asker) + bool(self.topic)
+
+
 @dataclass(frozen=True)
 class CannedReply:
     """A reply counselors can insert and edit before sending."""
@@ -135,20 +165,62 @@ class CannedReply:
     text: str
 
 
+def _asked(entry) -> tuple[str, ...]:
+    """An entry's example questions; a legal fact's own question is one of them."""
+    own = (entry.question,) if isinstance(entry, LegalFact) else ()
+    return own + entry.questions
+
+
 @dataclass(frozen=True)
 class Content:
     contacts: dict[str, Contact]
     messages: dict[str, Message]
     menus: dict[str, tuple[Button, ...]]
-    crisis_triggers: dict[str, tuple[str, ...]]  # kind -> folded phrases
-    crisis_harmless: tuple[str, ...] = ()  # folded phrases removed before matching
+    crisis: PhraseMatcher  # the safety net's phrases by kind, with look-alikes
     legal: dict[str, LegalFact] = field(default_factory=dict)
     guides: dict[str, Guide] = field(default_factory=dict)
     explainers: dict[str, Explainer] = field(default_factory=dict)
     quiz: dict[str, QuizQuestion] = field(default_factory=dict)
     selfcheck: tuple[SelfCheckQuestion, ...] = ()
-    answers: dict[str, str] = field(default_factory=dict)  # intent -> reference
+    answers: dict[str, tuple[AnswerRule, ...]] = field(default_factory=dict)  # by intent
     canned: dict[str, CannedReply] = field(default_factory=dict)
+
+    def example_questions(self) -> list[tuple[str, str]]:
+        """(reference, question) for every shown entry with example questions: what the
+        entry matcher in the NLU pipeline learns from."""
+        tables = {"legal": self.legal, "guide": self.guides, "explainer": self.explainers,
+                  "contact": self.contacts}
+        pairs = [(f"{kind}:{key}", question) for kind, table in tables.items()
+                 for key, entry in table.items() if self.is_shown(f"{kind}:{key}")
+                 for question in _asked(entry)]
+        return list(dict.fromkeys(pairs))  # a question repeated in `questions` counts once
+
+    def specific_intents(self) -> set[str]:
+        """Intents answers.yml lets a specific entry answer."""
+        return {i for i, rules in self.answers.items() if any(r.specific for r in rules)}
+
+    def entry_intents(self) -> set[str]:
+        """Intents whose messages may be asking for an entry with example questions: the
+        specific ones, and those an entry with questions answers. The entry matcher does
+        not learn their examples as "no entry"."""
+        asked = {ref for ref, _ in self.example_questions()}
+        return self.specific_intents() | {
+            i for i, rules in self.answers.items() if any(r.answer in asked for r in rules)}
+
+    def matcher_fingerprint(self) -> str:
+        """Changes exactly when what the entry matcher learns from changes."""
+        inputs = json.dumps([self.example_questions(), sorted(self.entry_intents())],
+                            ensure_ascii=False)
+        return hashlib.sha256(inputs.encode()).hexdigest()
+
+    def answer_for(self, intent: str | None, topic: str | None = None,
+                   asker: str | None = None) -> AnswerRule:
+        """The rule that answers ``intent`` best in this conversation: one for the asker,
+        else one for the topic, else the intent's own (every intent has one)."""
+        rules = [r for r in self.answers.get(intent or "", ()) if r.fits(topic, asker) >= 0]
+        if not rules:
+            return AnswerRule("message:fallback")
+        return max(rules, key=lambda r: r.fits(topic, asker))
 
     def entry(self, ref: str):
         """The entry a reference such as ``guide:evidence`` names; KeyError if none."""

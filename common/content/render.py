@@ -23,6 +23,7 @@ NEXT_STEPS = "next_steps"  # menu appended to informational answers
 MAX_BUTTONS = 6
 QUICK_EXIT = "/quick_exit"
 MORE = "Xem thêm"
+MORE_CHOICES = "Các câu hỏi khác"
 
 
 def rasa_payload(payload: str) -> str:
@@ -57,6 +58,11 @@ def _related(content: Content, refs: Iterable[str], room: int) -> list[Button]:
     buttons = [Button(content.entry(ref).label, "@" + ref) for ref in refs
                if content.is_shown(ref)]
     return buttons[:max(room, 0)]
+
+
+def with_more_choices(rendered: Rendered, ref: str) -> Rendered:
+    """A specific answer, with the broader answer it replaced one button away."""
+    return Rendered(rendered.text, _buttons((Button(MORE_CHOICES, "@" + ref),), rendered.buttons))
 
 
 def render(content: Content, key: str) -> Rendered:

@@ -24,6 +24,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 
+from nlu.components import persistence
+
 log = logging.getLogger(__name__)
 MODEL_FILE = "tfidf_intent_classifier.skops"
 
@@ -87,22 +89,10 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
         return training_data
 
     def _persist(self) -> None:
-        import skops.io as sio
-
-        with self._storage.write_to(self._resource) as directory:
-            sio.dump(self.model, directory / MODEL_FILE)
+        persistence.save(self._storage, self._resource, MODEL_FILE, self.model)
 
     @classmethod
     def load(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> TfidfIntentClassifier:
-        import skops.io as sio
-
-        try:
-            with model_storage.read_from(resource) as directory:
-                path = directory / MODEL_FILE
-                # Our own training wrote this file; its types are sklearn's and numpy's.
-                model = sio.load(path, trusted=sio.get_untrusted_types(file=path))
-        except (ValueError, FileNotFoundError):
-            log.warning("no trained intent classifier found; predicting nothing")
-            model = None
+        model = persistence.load(model_storage, resource, MODEL_FILE)
         return cls(config, model_storage, resource, model)

@@ -144,3 +144,50 @@ def test_delete_my_data_removes_the_participant(stack):
         after = connection.execute(text("select count(*) from participants")).scalar_one()
     assert after == before - 1
     assert "đã được xóa" in _text(record)
+
+
+# ── Conversation context (issue 12): the topic answers follow-ups ────────────
+
+def _entries(record: dict) -> list[str]:
+    return record["entries"]
+
+
+def test_a_follow_up_is_answered_in_the_topic_of_the_conversation(stack):
+    records = stack.chat(["trưởng phòng cứ nhắn tin rủ em đi khách sạn, em sợ bị đuổi việc",
+                          "giờ em phải làm gì ạ"]).records
+    assert records[0]["intent"] == "report_workplace_harassment"
+    assert _entries(records[1]) == ["guide:report_workplace"]
+
+
+def test_the_same_follow_up_follows_a_new_topic(stack):
+    records = stack.chat(["sep hay sờ soạng em trong thang máy",
+                          "ck em kiểm soát hết lương, chửi em suốt ngày trước mặt con",
+                          "vay gio toi phai lam gi"]).records
+    assert records[1]["intent"] == "report_domestic_violence"
+    assert _entries(records[2]) == ["guide:safety_plan"]
+
+
+def test_a_follow_up_without_a_topic_gets_a_question_and_a_menu_not_a_guess(stack):
+    record = stack.chat(["giờ tôi phải làm gì"]).records[0]
+    assert _entries(record) == ["message:follow_up_no_topic"]
+    assert "?" in record["replies"][0]["text"]
+    assert "/report_workplace_harassment" in [b["payload"] for b in _buttons(record)]
+
+
+@pytest.mark.parametrize("wipe", ["/quick_exit", "/xoa"])
+def test_quick_exit_and_delete_forget_the_topic(stack, wipe):
+    records = stack.chat(["trưởng phòng cứ nhắn tin rủ em đi khách sạn, em sợ bị đuổi việc",
+                          wipe, "giờ em phải làm gì ạ"]).records
+    assert _entries(records[2]) == ["message:follow_up_no_topic"]
+
+
+def test_a_specific_question_gets_its_entry_with_the_menu_one_button_away(stack):
+    record = stack.chat(["quấy rối tình dục ở cơ quan thì bị phạt tiền bao nhiêu"]).records[0]
+    assert _entries(record) == ["legal:harassment_fines"]
+    assert "Các câu hỏi khác" in [b["title"] for b in _buttons(record)]
+
+
+def test_every_answer_names_the_entries_it_showed(stack):
+    records = stack.chat(["/ask_hotline", "tôi muốn chết"]).records
+    assert _entries(records[0]) == ["message:hotlines"]
+    assert _entries(records[1])[0] == "message:crisis_self_harm"

@@ -123,7 +123,7 @@ def test_statistics_failure_never_costs_the_answer(tmp_path):
 def test_a_likely_second_crisis_intent_brings_the_emergency_reply(tmp_path, misbehaving_rasa):
     body = {"intent": {"name": "report_domestic_violence", "confidence": 0.45},
             "ranking": [{"name": "report_domestic_violence", "confidence": 0.45},
-                        {"name": "danger_now", "confidence": 0.25}],
+                        {"name": "danger_now", "confidence": 0.45}],
             "messages": [{"text": "Hướng dẫn về bạo lực gia đình"}]}
     result = _ask(_core(misbehaving_rasa(body=body), tmp_path), "anh ấy vừa về, đang say")
     assert result.crisis and "113" in result.replies[0].text

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.safety import EMBEDDED_EMERGENCY, SafetyNet
+from bot.safety import EMBEDDED_EMERGENCY, SafetyNet, Signal
 from common.content import ContentStore
 from common.textnorm import load_lexicon
 from tests.helpers import ROOT
@@ -13,6 +13,11 @@ def safety():
     return SafetyNet(ContentStore(ROOT / "content"), LEXICON)
 
 
+def kind(net: SafetyNet, text: str) -> str | None:
+    signal = net.assess(text)
+    return signal.kind if signal else None
+
+
 @pytest.mark.parametrize("text", [
     "Tôi đang bị đánh",
     "toi dang bi danh",
@@ -22,12 +27,23 @@ def safety():
     "em bj nhot trong phong",
 ])
 def test_danger_is_caught_with_and_without_diacritics(safety, text):
-    assert safety.assess(text) == "danger_now"
+    assert kind(safety, text) == "danger_now"
 
 
 @pytest.mark.parametrize("text", ["tôi muốn chết", "toi ko muon song nua", "nghĩ đến tự tử"])
 def test_self_harm_is_caught(safety, text):
-    assert safety.assess(text) == "self_harm"
+    assert kind(safety, text) == "self_harm"
+
+
+@pytest.mark.parametrize("text, certain", [
+    ("Chồng tôi đang bóp cổ tôi", True),       # typed as written
+    ("chong toi dang bop co toi", False),      # bare letters: the model may overrule
+    ("Chị ơi cứu em với", False),              # a phrase also said of jammed printers
+    ("em muốn tự tử", True),
+])
+def test_a_match_is_certain_only_when_typed_as_written_and_never_said_lightly(
+        safety, text, certain):
+    assert safety.assess(text).certain is certain
 
 
 @pytest.mark.parametrize("text", [
@@ -36,7 +52,42 @@ def test_self_harm_is_caught(safety, text):
     "chơi game giết thời gian", "cam on ban nhieu", "/start_quiz",
 ])
 def test_ordinary_messages_do_not_trigger(safety, text):
-    assert safety.assess(text) is None
+    assert kind(safety, text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "em muốn tự vẫn", "nó định quyên sinh", "chỉ muốn tìm đến cái chết",
+    "em đã viết thư tuyệt mệnh", "em uống cả vỉ thuốc ngủ rồi", "muốn nhảy lầu cho xong",
+    "vinh biet moi nguoi", "e muon tu tan", "em uong qua lieu roi",
+])
+def test_formal_words_methods_and_goodbyes_are_self_harm(safety, text):
+    assert kind(safety, text) == "self_harm"
+
+
+@pytest.mark.parametrize("text", [
+    "anh ta bóp cổ em", "ck siet co e", "nó khóa trái cửa nhốt em trong phòng",
+    "chồng chĩa súng vào em", "nó dọa bắt cóc con em", "bo no doa giet con",
+    "hắn tưới xăng quanh nhà", "bị giam lỏng mấy ngày nay",
+])
+def test_strangling_confinement_weapons_and_threats_to_children_are_danger(safety, text):
+    assert kind(safety, text) == "danger_now"
+
+
+@pytest.mark.parametrize("text", [
+    "bí danh của em trên mạng là Mây",     # a pen name, not "bị đánh"
+    "em đang dành tiền mua nhà",           # saving money, not "đang đánh"
+    "cứ bấm theo hướng dẫn là được",       # press as shown, not "bám theo"
+    "tôi muốn được tư vấn",                # counselling, the letters of "tự vẫn"
+    "toi muon duoc tu van",
+    "từ từ rồi tính em ạ",                 # slowly, the letters of "tự tử"
+    "mua thêm cái tủ sắt văn phòng",       # an iron cabinet, the letters of "tự sát"
+    "mệt muốn chết vì họp cả ngày",
+    "khâu xong thì cắt tay áo",
+    "đơn vị sẽ xử lý em ạ",                # "xử em" inside "xử lý em"
+    "quy trình bị thắt cổ chai",
+])
+def test_look_alikes_of_crisis_phrases_do_not_trigger(safety, text):
+    assert kind(safety, text) is None
 
 
 def test_emergency_reply_comes_from_content(safety):
@@ -52,6 +103,6 @@ def test_self_harm_reply_offers_a_counselor_now(safety):
 
 def test_unreadable_content_falls_back_to_embedded_numbers(tmp_path):
     net = SafetyNet(ContentStore(tmp_path / "missing"), LEXICON)
-    assert net.assess("toi bi danh") == "danger_now"
+    assert net.assess("toi bi danh") == Signal("danger_now", certain=False)
     assert net.emergency_reply("danger_now") == EMBEDDED_EMERGENCY
     assert "113" in EMBEDDED_EMERGENCY.text

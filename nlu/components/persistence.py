@@ -1,0 +1,32 @@
+"""Saving our components' scikit-learn state in Rasa's model storage, with skops."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+
+log = logging.getLogger(__name__)
+
+
+def save(storage: ModelStorage, resource: Resource, name: str, state: Any) -> None:
+    import skops.io as sio
+
+    with storage.write_to(resource) as directory:
+        sio.dump(state, directory / name)
+
+
+def load(storage: ModelStorage, resource: Resource, name: str) -> Any | None:
+    """The saved state, or None when this model has none (never trained)."""
+    import skops.io as sio
+
+    try:
+        with storage.read_from(resource) as directory:
+            path = directory / name
+            # Our own training wrote this file; its types are sklearn's and numpy's.
+            return sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    except (ValueError, FileNotFoundError):
+        log.warning("no trained state %s in this model", name)
+        return None

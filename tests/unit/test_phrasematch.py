@@ -1,0 +1,92 @@
+"""Word-aware, diacritic-aware matching of crisis phrases, each with its look-alikes."""
+
+import pytest
+
+from common.phrasematch import Phrase, PhraseMatcher, typed_with_diacritics, word_matches, words_of
+
+
+@pytest.mark.parametrize("typed, written, accented, expected", [
+    ("đánh", "đánh", True, True),     # as written
+    ("đánh", "đánh", False, True),
+    ("danh", "đánh", False, None),    # bare letters in a bare message: may be it
+    ("danh", "đánh", True, False),    # bare in an accented message: meant bare
+    ("hai", "hại", True, False),      # "tự làm hai cái bánh": two, not harm
+    ("dành", "đánh", False, False),   # saving (money): typed with other marks
+    ("bí", "bị", False, False),       # "bí danh", a pen name
+    ("bấm", "bám", True, False),      # "bấm theo hướng dẫn", press as shown
+    ("danhs", "đánh", False, False),  # not the same word
+])
+def test_a_typed_word_matches_the_phrase_word_it_can_stand_for(typed, written, accented,
+                                                               expected):
+    assert word_matches(typed, written, accented) is expected
+
+
+@pytest.mark.parametrize("text, accented", [
+    ("Cuối tuần tôi tự làm hai cái bánh", True),
+    ("toi bi danh", False),
+    ("ck dang danh e, cứu", False),   # one accented word in five: typed bare
+    ("e bj đánh", True),              # abbreviations say nothing either way
+    ("2024", False),
+])
+def test_a_message_is_read_as_typed_with_or_without_diacritics(text, accented):
+    assert typed_with_diacritics(text, {"e": "em", "bj": "bị", "ck": "chồng"}) is accented
+
+
+@pytest.fixture
+def net() -> PhraseMatcher:
+    return PhraseMatcher({
+        "danger": (Phrase.of("bị đánh", harmless=["bí danh là"]), Phrase.of("đánh em"),
+                   Phrase.of("cứu em", confirm=True)),
+        "self_harm": (Phrase.of("tự vẫn", exact=True), Phrase.of("tự làm hại"),
+                      Phrase.of("treo cổ", harmless=["treo cờ tổ quốc"])),
+    }, harmless=(words_of("đánh giá"),))
+
+
+def found(net: PhraseMatcher, text: str, lexicon=None) -> set[tuple[str, bool]]:
+    return {(hit.kind, hit.certain) for hit in net.hits(text, lexicon)}
+
+
+@pytest.mark.parametrize("text, hits", [
+    ("Tôi đang bị đánh", {("danger", True)}),
+    ("toi dang bi danh", {("danger", False)}),        # bare: the model may overrule
+    ("nó định tự vẫn", {("self_harm", True)}),
+    ("chồng em dọa treo cổ", {("self_harm", True)}),
+    ("chong em doa treo co", {("self_harm", False)}),
+    ("Tôi tự làm hại mình", {("self_harm", True)}),
+    ("Cứu em với!", {("danger", False)}),             # also said of jammed printers
+])
+def test_phrases_are_found_certain_when_typed_as_written(net, text, hits):
+    assert found(net, text) == hits
+
+
+@pytest.mark.parametrize("text", [
+    "hộp thư bịđánh dấu",             # inside another word
+    "bí danh của tôi là Lan",         # a pen name, typed with diacritics
+    "tôi cần tư vấn",                 # counselling, the letters of "tự vẫn"
+    "toi can tu van",                 # exact: bare letters never match
+    "Cuối tuần tôi tự làm hai cái bánh",
+    "treo cờ tổ quốc ngày lễ",
+    "bị đánh giá thấp",               # the global harmless list
+    "Ván sau anh đánh, em ngồi xem",  # a comma ends the clause: no "đánh em"
+])
+def test_look_alikes_and_other_words_do_not_match(net, text):
+    assert found(net, text) == set()
+
+
+@pytest.mark.parametrize("text", ["bi danh la Hoa", "treo co to quoc ngay le",
+                                  "bi danh gia thap"])
+def test_a_look_alike_read_from_bare_letters_leaves_the_match_uncertain(net, text):
+    assert {certain for _, certain in found(net, text)} == {False}
+
+
+def test_a_look_alike_cancels_only_the_words_it_covers(net):
+    assert found(net, "bí danh là Lan, hôm qua tôi bị đánh") == {("danger", True)}
+    assert found(net, "đánh giá xong thì anh ta đánh em") == {("danger", True)}
+
+
+def test_abbreviations_expand_before_matching(net):
+    assert found(net, "e bj đánh", {"bj": "bị", "e": "em"}) == {("danger", True)}
+
+
+def test_words_of_keeps_diacritics_and_drops_punctuation():
+    assert words_of("  Cứu TÔI!!! ") == ("cứu", "tôi")
