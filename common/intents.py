@@ -6,7 +6,8 @@ CONTRACT_INTENTS = (
     "report_domestic_violence", "report_sexual_violence", "report_online_abuse",
     "ask_is_it_abuse", "ask_legal_rights", "ask_report_procedure", "ask_hotline",
     "ask_safety_plan", "ask_evidence", "request_counselor", "help_someone_else",
-    "ask_confidentiality", "delete_my_data", "start_quiz", "feeling_distress",
+    "ask_confidentiality", "delete_my_data", "start_quiz", "selfcheck_start",
+    "feeling_distress",
     # follow-ups, answered by the conversation's topic (content/answers.yml)
     "ask_what_to_do", "ask_penalty", "ask_what_to_say", "manager_handling_complaint",
 )

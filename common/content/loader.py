@@ -31,6 +31,7 @@ from common.content.model import (
     QuizQuestion,
     SelfCheckQuestion,
 )
+from common.content.numbers import number_problems
 from common.intents import CONTRACT_INTENTS
 from common.phrasematch import Phrase, PhraseMatcher, words_of
 from common.textnorm import strip_accents
@@ -38,6 +39,7 @@ from common.textnorm import strip_accents
 CONTENT_FILES = ("contacts.yml", "messages.yml", "menus.yml", "crisis.yml", "legal.yml",
                  "guides.yml", "explainers.yml", "quiz.yml", "selfcheck.yml", "answers.yml",
                  "canned.yml")
+AUDIENCES = ("women", "men", "children")
 NEEDS = ("emergency", "domestic_violence", "sexual_violence", "legal", "psychological",
          "children", "shelter", "medical", "workplace")
 CANNED_MAX = 1000
@@ -100,6 +102,16 @@ class _Reader:
         if value not in allowed:
             self.fail(file, entry, fld, f"must be one of: {', '.join(allowed)}")
         return str(value)
+
+    def codes(self, file: str, entry: str, data: dict, fld: str, allowed: tuple[str, ...],
+              required: bool = False) -> tuple[str, ...]:
+        value = data.get(fld)
+        if value is None and not required:
+            return ()
+        if not isinstance(value, list) or not value or not all(v in allowed for v in value):
+            self.fail(file, entry, fld, f"must be a list of: {', '.join(allowed)}")
+            return ()
+        return tuple(value)
 
     def date(self, file: str, entry: str, data: dict, fld: str) -> dt.date:
         value = data.get(fld)
@@ -203,15 +215,15 @@ def _contacts(d: Path, r: _Reader) -> dict[str, Contact]:
             r.fail(f, cid, "number", f"'{number}' is not a Vietnamese phone number")
         if not isinstance(item.get("emergency", False), bool):
             r.fail(f, cid, "emergency", "must be true or false")
-        needs = item.get("needs") or []
-        if not isinstance(needs, list) or not all(n in NEEDS for n in needs):
-            r.fail(f, cid, "needs", f"must be a list of: {', '.join(NEEDS)}")
-            needs = []
+        if item.get("status") not in ("verified", "unverified"):
+            r.fail(f, cid, "status", "say 'verified' or 'unverified': a contact must say it")
         out[cid] = Contact(cid, r.text(f, cid, item, "name"), number,
                            r.text(f, cid, item, "hours"), r.text(f, cid, item, "cost"),
                            r.text(f, cid, item, "serves"), r.text(f, cid, item, "region"),
-                           item.get("emergency") is True, r.fact(f, cid, item), tuple(needs),
-                           r.questions(f, cid, item))
+                           item.get("emergency") is True, r.fact(f, cid, item),
+                           r.codes(f, cid, item, "needs", NEEDS),
+                           r.questions(f, cid, item),
+                           r.codes(f, cid, item, "audience", AUDIENCES, required=True))
     return out
 
 
@@ -227,7 +239,7 @@ def _legal(d: Path, r: _Reader) -> dict[str, LegalFact]:
     out = {}
     for lid, item in _entries(d, f, "legal", r):
         citation = item.get("citation") if isinstance(item.get("citation"), dict) else {}
-        if not citation:
+        if not citation or not str(citation.get("article") or "").strip():
             r.fail(f, lid, "citation", "needs law and article")
         out[lid] = LegalFact(
             lid, r.choice(f, lid, item, "topic", LEGAL_TOPICS),
@@ -279,16 +291,24 @@ def _quiz(d: Path, r: _Reader) -> dict[str, QuizQuestion]:
                 0 <= answer < max(len(options), 1)):
             r.fail(f, qid, "answer", "must be the index (from 0) of one of the options")
             answer = 0
+        explanation = r.text(f, qid, item, "explanation", 400)
+        if options and explanation.lower().startswith(options[answer].lower().rstrip(".")):
+            r.fail(f, qid, "explanation", "starts with the answer, which the feedback already says")
         out[qid] = QuizQuestion(qid, r.text(f, qid, item, "question", 300), options, answer,
-                                r.text(f, qid, item, "explanation", 400), r.fact(f, qid, item))
+                                explanation, r.fact(f, qid, item))
     return out
 
 
 def _selfcheck(d: Path, r: _Reader) -> tuple[SelfCheckQuestion, ...]:
     f = "selfcheck.yml"
-    return tuple(SelfCheckQuestion(sid, r.text(f, sid, item, "question", 300),
-                                   r.choice(f, sid, item, "form", FORMS))
-                 for sid, item in _entries(d, f, "questions", r))
+    out = []
+    for sid, item in _entries(d, f, "questions", r):
+        if not isinstance(item.get("danger", False), bool):
+            r.fail(f, sid, "danger", "must be true or false")
+        out.append(SelfCheckQuestion(sid, r.text(f, sid, item, "question", 300),
+                                     r.choice(f, sid, item, "form", FORMS),
+                                     item.get("danger") is True))
+    return tuple(out)
 
 
 def _menus(d: Path, r: _Reader) -> dict[str, tuple[Button, ...]]:
@@ -310,7 +330,8 @@ def _messages(d: Path, r: _Reader) -> dict[str, Message]:
             r.fail(f, key, "contacts", "must be a list of contact ids")
             ids = []
         out[key] = Message(key, r.text(f, key, item, "text", SHORT_MAX), tuple(ids),
-                           item.get("menu"), r.buttons(f, key, item.get("buttons")))
+                           item.get("menu"), r.buttons(f, key, item.get("buttons")),
+                           r.questions(f, key, item))
     return out
 
 
@@ -428,6 +449,7 @@ def _cross_check(content: Content, r: _Reader) -> None:
                    f"a message that can arrive at any time must offer {QUICK_EXIT}")
     if not any(c.emergency for c in content.contacts.values()):
         r.fail("contacts.yml", "-", "emergency", "at least one emergency contact is required")
+    r.problems += number_problems(content)
     if len(content.verified_quiz()) < 15:
         r.fail("quiz.yml", "-", "questions", "the quiz needs at least 15 verified questions")
 

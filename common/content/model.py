@@ -65,6 +65,7 @@ class Contact:
     fact: Fact
     needs: tuple[str, ...] = ()
     questions: tuple[str, ...] = ()  # example questions this contact answers
+    audience: tuple[str, ...] = ()  # who it serves: women, men, children
 
     def line(self) -> str:
         return f"• {self.number} – {self.name} ({self.hours}, {self.cost})"
@@ -123,6 +124,7 @@ class SelfCheckQuestion:
     id: str
     question: str
     form: str
+    danger: bool = False  # a "yes" is a marker of lethal risk: the danger reply at once
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,12 @@ class Message:
     contact_ids: tuple[str, ...] = ()
     menu: str | None = None
     buttons: tuple[Button, ...] = ()
+    # General questions this message answers ("số đường dây nóng là gì" gets the whole
+    # list, not the one contact whose questions look most alike).
+    questions: tuple[str, ...] = ()
 
+
+QUIZ_ROUND = 8  # questions a quiz round draws from the verified pool (8 to 10 keep it short)
 
 # What a conversation is about, and who is asking: Rasa slots set by the intents that
 # disclose them (nlu/domain.yml), read by the answer to a follow-up question.
@@ -189,7 +196,7 @@ class Content:
         """(reference, question) for every shown entry with example questions: what the
         entry matcher in the NLU pipeline learns from."""
         tables = {"legal": self.legal, "guide": self.guides, "explainer": self.explainers,
-                  "contact": self.contacts}
+                  "contact": self.contacts, "message": self.messages}
         pairs = [(f"{kind}:{key}", question) for kind, table in tables.items()
                  for key, entry in table.items() if self.is_shown(f"{kind}:{key}")
                  for question in _asked(entry)]

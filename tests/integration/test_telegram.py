@@ -107,7 +107,7 @@ def test_quick_exit_deletes_the_conversation(telegram_env, standin):
             standin.callback_query(CHAT, exit_button["callback_data"], crisis[0]["message_id"])
             await standin.wait_for_async(lambda: standin.deleted(CHAT), timeout=20)
             await standin.wait_for_async(
-                lambda: "Xin chào" in (standin.visible_texts(CHAT) or [""])[-1], timeout=20)
+                lambda: "Chúc bạn" in (standin.visible_texts(CHAT) or [""])[-1], timeout=20)
     asyncio.run(scenario())
     visible = standin.visible_texts(CHAT)
     assert len(visible) == 1 and "Chúc bạn một ngày tốt lành" in visible[0], visible

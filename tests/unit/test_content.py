@@ -174,9 +174,13 @@ def test_privacy_promises_say_exactly_what_is_kept():
     payloads = [b.payload for b in render(content, "greeting").buttons]
     assert '/show_entry{"ref":"guide:confidentiality"}' in payloads
     assert payloads[-1] == "/quick_exit"  # never the button a cap drops
-    for kept in ("30 phút", "Telegram và Zalo vẫn thấy", "48 giờ", "Zalo không cho",
+    for kept in ("30 phút", "Telegram và Zalo", "48 giờ", "Zalo không cho", "mã ẩn danh",
                  "số gọi lại", "mã hóa", "113", "111", "/xoa"):
         assert kept in guide, kept
+    short = content.guides["confidentiality"].short
+    assert len(short.splitlines()) == 2, "the promise fits in two short lines"
+    first_sentences = greeting.split("\n")[0]
+    assert first_sentences.count(". ") + 1 == 2, "who the bot is and what it does: two sentences"
     assert "số gọi lại" in intro and "mã hóa" in intro
     for text in (greeting, guide, intro):  # promises the code cannot keep
         assert "không lưu bản nào" not in text and "không lưu tên hay nội dung" not in text
@@ -192,3 +196,98 @@ def test_every_message_that_can_arrive_any_time_must_offer_quick_exit(content_di
         load_content(content_dir)
     assert any("escalate_counselor_says" in str(p) and "/quick_exit" in str(p)
                for p in error.value.problems)
+
+
+def _problems(content_dir) -> str:
+    with pytest.raises(ContentError) as error:
+        load_content(content_dir)
+    return str(error.value)
+
+
+def _guide(data, gid):
+    return next(g for g in data["guides"] if g["id"] == gid)
+
+
+def test_a_contact_must_say_whether_it_is_verified(content_dir):
+    _edit(content_dir / "contacts.yml", lambda d: _contact(d, "legal_aid").pop("status"))
+    assert "legal_aid': field 'status'" in _problems(content_dir)
+
+
+def test_an_unverified_number_typed_into_an_answer_is_rejected(content_dir):
+    _edit(content_dir / "contacts.yml",
+          lambda d: _contact(d, "anh_duong_quang_ninh").update(status="unverified"))
+    problems = _problems(content_dir)
+    assert "number 1800 1769 (anh_duong_quang_ninh) is unverified" in problems
+    assert "guides.yml: entry 'domestic_violence'" in problems
+
+
+def test_an_unverified_contact_in_a_list_is_never_shown(content_dir):
+    def change(data):
+        _contact(data, "legal_aid")["status"] = "unverified"
+    _edit(content_dir / "contacts.yml", change)
+    assert "messages.yml: entry 'hotlines'" in _problems(content_dir)
+
+
+def test_a_number_not_in_contacts_is_rejected(content_dir):
+    _edit(content_dir / "guides.yml", lambda d: _guide(d, "evidence").update(
+        short=_guide(d, "evidence")["short"] + "\nGọi 0243 999 8888 để được giúp."))
+    assert "number 0243 999 8888 is not in contacts.yml" in _problems(content_dir)
+
+
+def test_a_paid_number_says_its_cost_and_follows_the_free_line(content_dir):
+    _edit(content_dir / "guides.yml", lambda d: _guide(d, "evidence").update(
+        short="Gọi 1900 969 680 (24/7).\nHoặc 1800 8027 (miễn phí, 24/7)."))
+    problems = _problems(content_dir)
+    assert "number 1900 969 680 is paid: say so on the same line" in problems
+    assert "a paid number needs the free 24/7 line before it" in problems
+
+
+def test_a_contact_list_puts_the_free_line_before_a_paid_one(content_dir):
+    def change(data):
+        hotlines = next(m for m in data["messages"] if m["id"] == "hotlines")
+        hotlines["contacts"] = ["police", "women_support", "anh_duong_hoa_binh"]
+    _edit(content_dir / "messages.yml", change)
+    assert "hotlines': field 'text': a paid number needs the free 24/7 line" in _problems(
+        content_dir)
+
+
+def test_shipped_lists_show_the_free_line_first_and_the_cost_of_paid_ones():
+    content = load_content(ROOT / "content")
+    for key, message in content.messages.items():
+        if "women_support" in message.contact_ids:
+            text = render(content, key).text
+            assert text.index("1800 8027") < text.index("1900 969 680"), key
+            assert "cước" in next(line for line in text.splitlines() if "1900" in line)
+
+
+def test_a_legal_entry_needs_an_article(content_dir):
+    def change(data):
+        data["legal"][0]["citation"]["article"] = ""
+    _edit(content_dir / "legal.yml", change)
+    assert "field 'citation': needs law and article" in _problems(content_dir)
+
+
+def test_quiz_feedback_never_repeats_the_answer(content_dir):
+    def change(data):
+        data["questions"][0]["explanation"] = "Đúng. " + data["questions"][0]["explanation"]
+    _edit(content_dir / "quiz.yml", change)
+    assert "starts with the answer" in _problems(content_dir)
+
+
+def test_men_are_shown_only_services_that_take_men():
+    content = load_content(ROOT / "content")
+    text = render_ref(content, "guide:men_victims").text
+    for contact in content.contacts.values():
+        if contact.number in text:
+            assert {"men", "children"} & set(contact.audience), contact.id  # 111: boys
+    assert "1800 1233" in text and "113" in text
+
+
+def test_no_current_answer_cites_a_replaced_decree():
+    content = load_content(ROOT / "content")
+    shown = [render_ref(content, f"{kind}:{key}", part).text
+             for kind, table in (("legal", content.legal), ("guide", content.guides))
+             for key in table if content.is_shown(f"{kind}:{key}")
+             for part in ("short", "details")]
+    shown += [q.explanation for q in content.verified_quiz()]
+    assert not [t for t in shown if "12/2022" in t]
