@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.content_source import store
 from actions.dispatch import Events, entity, latest_intent, send
+from actions.flows import resume_buttons
 from common.content import Content, render, render_ref
 from common.content.render import with_more_choices
 
@@ -64,16 +65,24 @@ class ActionAnswer(Action):
         if kind == "crisis":
             dispatcher.utter_message(json_message={"emergency": key})
             return []
+        if instead_of and instead_of.startswith("crisis:"):
+            # The emergency reply first (the core's), then what the message asked about:
+            # "anh ấy bóp cổ tôi" also gets the guide on strangulation.
+            dispatcher.utter_message(json_message={"emergency": instead_of.partition(":")[2]})
+            send(dispatcher, render_ref(content, answer))
+            dispatcher.utter_message(json_message={"entries": [answer]})
+            return []
         if kind == "channel":
             send(dispatcher, render(content, CHANNEL_MESSAGES[key]))
             dispatcher.utter_message(json_message={"channel_action": key})
             return []
+        resume = resume_buttons(tracker)
         if answer == "message:greeting":
-            send(dispatcher, render(content, greeting_key(dt.date.today())))
+            send(dispatcher, render(content, greeting_key(dt.date.today())), resume)
         elif instead_of and content.is_shown(instead_of):
-            send(dispatcher, with_more_choices(render_ref(content, answer), instead_of))
+            send(dispatcher, with_more_choices(render_ref(content, answer), instead_of), resume)
         else:
-            send(dispatcher, render_ref(content, answer))
+            send(dispatcher, render_ref(content, answer), resume)
         if kind != "flow":
             dispatcher.utter_message(json_message={"entries": [answer]})
         return []
@@ -91,10 +100,10 @@ class ActionShowEntry(Action):
         part = "details" if entity(tracker, "part") == "details" else "short"
         ref = str(entity(tracker, "ref"))
         try:
-            send(dispatcher, render_ref(content, ref, part))
+            send(dispatcher, render_ref(content, ref, part), resume_buttons(tracker))
         except KeyError:  # an old button whose entry was removed or unverified
             ref = "message:fallback"
-            send(dispatcher, render(content, "fallback"))
+            send(dispatcher, render(content, "fallback"), resume_buttons(tracker))
         dispatcher.utter_message(json_message={"entries": [ref]})
         return []
 
@@ -111,9 +120,10 @@ class ActionAskRephrase(Action):
         content = store.get()
         entry = matched_entry(tracker)
         if entry and content.is_shown(entry):
-            send(dispatcher, with_more_choices(render_ref(content, entry), "message:menu"))
+            send(dispatcher, with_more_choices(render_ref(content, entry), "message:menu"),
+                 resume_buttons(tracker))
         else:
             entry = "message:fallback"
-            send(dispatcher, render(content, "fallback"))
+            send(dispatcher, render(content, "fallback"), resume_buttons(tracker))
         dispatcher.utter_message(json_message={"entries": [entry]})
         return []

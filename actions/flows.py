@@ -1,7 +1,9 @@
 """One-question-at-a-time flows with buttons: the awareness quiz and the self-check.
 
 State lives in a slot of the in-memory tracker; nothing is stored elsewhere.
-Every question offers "Dừng", and any other message simply leaves the flow.
+Every question offers "Dừng". A message typed in the middle gets its own answer and a
+button to continue (``resume_buttons``); starting again while a round is open resumes
+it at the question it reached instead of losing the progress.
 """
 
 from __future__ import annotations
@@ -15,14 +17,24 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.content_source import store
 from actions.dispatch import Events, as_int, entity, send
-from common.content import Button, Content, Rendered, render
+from common.content import Button, Content, Rendered, render, render_ref
+from common.content.model import QUIZ_ROUND
 
 STOP_QUIZ = Button("Dừng", "/quiz_stop")
 STOP_SELFCHECK = Button("Dừng", "/selfcheck_stop")
+RESUME_QUIZ = Button("Tiếp tục câu đố", "/start_quiz")
+RESUME_SELFCHECK = Button("Tiếp tục tự kiểm tra", "/selfcheck_start")
+SKIP = -1  # the self-check's "Bỏ qua": neither yes nor no
 
 
 def _choice(index: int, intent: str) -> str:
     return f'/{intent}{{"choice":{index}}}'
+
+
+def resume_buttons(tracker: Tracker) -> List[Button]:
+    """A way back into a quiz or self-check the user left by typing something else."""
+    return ([RESUME_QUIZ] if tracker.get_slot("quiz") else []) + (
+        [RESUME_SELFCHECK] if tracker.get_slot("selfcheck") else [])
 
 
 def _filled(content: Content, key: str, **values: Any) -> Rendered:
@@ -47,9 +59,12 @@ class ActionQuizStart(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> Events:
-        content = store.get()
-        order = [q.id for q in content.verified_quiz()]
-        random.shuffle(order)
+        content, state = store.get(), tracker.get_slot("quiz")
+        if state and all(qid in content.quiz for qid in state["order"]):
+            _ask_quiz(dispatcher, content, state)  # resume where the round was left
+            return []
+        pool = [q.id for q in content.verified_quiz()]
+        order = random.sample(pool, min(QUIZ_ROUND, len(pool)))
         state = {"order": order, "index": 0, "score": 0}
         send(dispatcher, _filled(content, "quiz_intro", total=len(order)))
         _ask_quiz(dispatcher, content, state)
@@ -102,7 +117,8 @@ class ActionQuizStop(Action):
 def _ask_selfcheck(dispatcher: CollectingDispatcher, content: Content, index: int) -> None:
     question = content.selfcheck[index]
     buttons = (Button("Có", _choice(1, "selfcheck_answer")),
-               Button("Không", _choice(0, "selfcheck_answer")))
+               Button("Không", _choice(0, "selfcheck_answer")),
+               Button("Bỏ qua", _choice(SKIP, "selfcheck_answer")))
     send(dispatcher, Rendered(f"{index + 1}/{len(content.selfcheck)}. {question.question}",
                               buttons), [STOP_SELFCHECK])
 
@@ -124,7 +140,10 @@ class ActionSelfCheckStart(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> Events:
-        content = store.get()
+        content, state = store.get(), tracker.get_slot("selfcheck")
+        if state and state["index"] < len(content.selfcheck):
+            _ask_selfcheck(dispatcher, content, state["index"])  # resume
+            return []
         send(dispatcher, _filled(content, "selfcheck_intro", total=len(content.selfcheck)))
         _ask_selfcheck(dispatcher, content, 0)
         return [SlotSet("selfcheck", {"index": 0, "forms": []})]
@@ -140,10 +159,13 @@ class ActionSelfCheckAnswer(Action):
         if not state or state["index"] >= len(content.selfcheck):
             send(dispatcher, render(content, "selfcheck_none"))
             return [SlotSet("selfcheck", None)]
-        forms = list(state["forms"])
+        forms, question = list(state["forms"]), content.selfcheck[state["index"]]
         if as_int(entity(tracker, "choice")) == 1:
-            form = content.selfcheck[state["index"]].form
-            forms += [] if form in forms else [form]
+            forms += [] if question.form in forms else [question.form]
+            if question.danger:
+                # The core puts the one emergency reply first; the safety plan follows.
+                dispatcher.utter_message(json_message={"emergency": "danger_now"})
+                send(dispatcher, render_ref(content, "guide:safety_plan"))
         index = state["index"] + 1
         if index < len(content.selfcheck):
             _ask_selfcheck(dispatcher, content, index)

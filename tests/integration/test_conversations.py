@@ -8,6 +8,7 @@ import re
 import pytest
 
 from common.content import load_content
+from common.content.model import QUIZ_ROUND
 from common.intents import CONTRACT_INTENTS
 from tests.helpers import ROOT
 
@@ -72,7 +73,7 @@ def _say(stack, sender: str, text: str) -> dict:
 
 
 def test_quiz_runs_one_question_at_a_time_and_scores(stack):
-    total = len(CONTENT.verified_quiz())
+    total = QUIZ_ROUND  # a round draws 8 of the pool's questions
     record, seen = _say(stack, "quiz-player", "/start_quiz"), set()
     for number in range(1, total + 1):
         asked = re.search(rf"Câu {number}/{total}: (.+)", _text(record))
@@ -191,3 +192,45 @@ def test_every_answer_names_the_entries_it_showed(stack):
     records = stack.chat(["/ask_hotline", "tôi muốn chết"]).records
     assert _entries(records[0]) == ["message:hotlines"]
     assert _entries(records[1])[0] == "message:crisis_self_harm"
+
+
+def test_a_quiz_round_asks_eight_to_ten_of_the_pool(stack):
+    assert 8 <= QUIZ_ROUND <= 10 < len(CONTENT.verified_quiz())
+    assert re.search(r"Câu 1/(8|9|10): ", _text(stack.chat(["/start_quiz"]).records[0]))
+
+
+def test_a_message_typed_mid_quiz_is_answered_and_the_round_resumes(stack):
+    sender = "quiz-interrupted"
+    first = _say(stack, sender, "/start_quiz")
+    second = _say(stack, sender, _buttons(first)[0]["payload"])
+    asked = re.search(r"Câu 2/\d+: (.+)", _text(second)).group(1)
+    aside = _say(stack, sender, "có cần giữ lại tin nhắn làm bằng chứng không")
+    assert aside["intent"] == "ask_evidence" and "bằng chứng" in _text(aside), "answered"
+    resumed = _say(stack, sender, _press(aside, "Tiếp tục câu đố"))
+    assert f"Câu 2/{QUIZ_ROUND}: {asked}" in _text(resumed), "progress kept, not restarted"
+    again = _say(stack, sender, "cho mình chơi câu đố tiếp")
+    assert f"Câu 2/{QUIZ_ROUND}" in _text(again), "typing 'quiz' again resumes too"
+
+
+def test_self_check_can_be_started_by_typing_and_skipped(stack):
+    sender = "selfcheck-typed"
+    record = _say(stack, sender, "tôi muốn tự kiểm tra xem mình có bị bạo lực không")
+    assert record["intent"] == "selfcheck_start", record["intent"]
+    assert "1/" in _text(record) and "Bỏ qua" in [b["title"] for b in _buttons(record)]
+    record = _say(stack, sender, _press(record, "Bỏ qua"))
+    assert "2/" in _text(record) and not record["crisis"]
+
+
+def test_self_check_covers_pressure_at_work():
+    assert any("cơ quan" in q.question and q.form == "psychological"
+               for q in CONTENT.selfcheck)
+
+
+def test_yes_to_strangulation_brings_the_danger_reply_and_the_safety_plan_at_once(stack):
+    index = next(i for i, q in enumerate(CONTENT.selfcheck) if q.danger)
+    lines = ["/selfcheck_start"] + ['/selfcheck_answer{"choice":0}'] * index
+    lines.append('/selfcheck_answer{"choice":1}')
+    record = stack.chat(lines).records[-1]
+    assert record["crisis"] and "113" in record["replies"][0]["text"], "danger reply first"
+    assert CONTENT.guides["safety_plan"].title in _text(record)
+    assert f"{index + 2}/{len(CONTENT.selfcheck)}" in _text(record), "then the next question"
