@@ -25,6 +25,7 @@ from common.content.render import with_more_choices
 
 CAMPAIGN = ((11, 15), (12, 15))  # Tháng hành động, 15/11–15/12 every year
 CHANNEL_MESSAGES = {"quick_exit": "quick_exit_done", "delete_my_data": "data_deleted"}
+AGREEMENT = 0.2  # the matcher's score at which the row's own entry keeps its place
 
 
 def in_campaign(today: dt.date) -> bool:
@@ -43,12 +44,22 @@ def matched_entry(tracker: Tracker) -> str | None:
     return ref if isinstance(ref, str) else None
 
 
+def entry_score(tracker: Tracker, ref: str) -> float:
+    """How strongly the entry matcher also saw ``ref`` in this message (0: not at all)."""
+    entry = tracker.latest_message.get("entry") or {}
+    ranking = entry.get("ranking") if isinstance(entry, dict) else None
+    return max((float(score) for name, score in ranking or () if name == ref), default=0.0)
+
+
 def chosen_answer(content: Content, tracker: Tracker) -> tuple[str, str | None]:
     """(the answer to show, the row's own answer when a specific entry replaces it)."""
     rule = content.answer_for(latest_intent(tracker), tracker.get_slot("topic"),
                               tracker.get_slot("asker"))
     entry = matched_entry(tracker) if rule.specific else None
-    if entry and entry != rule.answer and content.is_shown(entry):
+    # When the matcher also sees the row's own entry, the intent and the matcher agree
+    # on it: a manager's "what must I not do" keeps the manager's guide.
+    agreed = entry_score(tracker, rule.answer) >= AGREEMENT
+    if entry and entry != rule.answer and content.is_shown(entry) and not agreed:
         return entry, rule.answer
     return rule.answer, None
 
@@ -84,7 +95,9 @@ class ActionAnswer(Action):
         else:
             send(dispatcher, render_ref(content, answer), resume)
         if kind != "flow":
-            dispatcher.utter_message(json_message={"entries": [answer]})
+            # instead_of: a specific entry answered in place of the row's own answer.
+            dispatcher.utter_message(json_message={"entries": [answer],
+                                                   "instead_of": instead_of})
         return []
 
 

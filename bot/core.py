@@ -178,13 +178,17 @@ class ConversationCore:
             log.warning("degraded mode: no reply for intent %s", answer.intent)
             return self._degraded(kind)
         replies = answer.replies
+        entries = tuple(ref for c in answer.customs for ref in c.get("entries") or ()
+                        if isinstance(ref, str))
         if self._desk is not None:
             self._desk.note_turn(pseudonym, answer.intent, kind)
             if answer.intent == "request_counselor":
-                replies = await self._desk_step(self._desk.start(pseudonym)) or replies
+                intake = await self._desk_step(self._desk.start(pseudonym))
+                # A question answered by its own entry ("will my unit know if I talk to
+                # a counselor?") keeps that answer before the intake.
+                asked = any(c.get("instead_of") for c in answer.customs)
+                replies = ((*replies, *intake) if asked else intake) if intake else replies
         actions = tuple(c["channel_action"] for c in answer.customs if "channel_action" in c)
-        entries = tuple(ref for c in answer.customs for ref in c.get("entries") or ()
-                        if isinstance(ref, str))
         return self._with_emergency(kind, replies, answer.intent, answer.confidence, actions,
                                     entries)
 

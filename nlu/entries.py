@@ -28,12 +28,14 @@ from common.content import load_content
 from common.textnorm import nlu_form
 
 NONE = "none"
+RANKED = 3  # entries reported beside the best one
 
 
 @dataclass(frozen=True)
 class Match:
     ref: str | None  # None when no entry is confident enough
     confidence: float
+    ranking: tuple[tuple[str, float], ...] = ()  # the best entries, whatever their score
 
 
 def entry_examples(content_dir: Path, lexicon: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -89,5 +91,16 @@ class EntryModel:
         return [(str(self.labels[row.argmax()]), float(row.max()) / 2) for row in similarity]
 
     def match(self, texts: list[str]) -> list[Match]:
-        return [Match(label if label != NONE and score >= self.threshold else None, score)
-                for label, score in self.scores(texts)]
+        rankings = self.rankings(texts)
+        return [Match(label if label != NONE and score >= self.threshold else None, score,
+                      ranking)
+                for (label, score), ranking in zip(self.scores(texts), rankings, strict=True)]
+
+    def rankings(self, texts: list[str], top: int = RANKED) -> list[tuple[tuple[str, float], ...]]:
+        """The ``top`` entries by probability (logreg only; "none" left out)."""
+        if self.pipeline is None or self.method != "logreg":
+            return [()] * len(texts)
+        classes = self.pipeline.classes_
+        return [tuple((str(classes[i]), round(float(row[i]), 3))
+                      for i in row.argsort()[::-1] if classes[i] != NONE)[:top]
+                for row in self.pipeline.predict_proba(texts)]

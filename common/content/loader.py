@@ -407,6 +407,19 @@ def _answers(d: Path, r: _Reader) -> dict[str, tuple[AnswerRule, ...]]:
     return {intent: tuple(rules) for intent, rules in out.items()}
 
 
+def _not_questions(d: Path, r: _Reader) -> frozenset[str]:
+    """Intents whose examples the entry matcher learns as "no entry" (answers.yml)."""
+    f = "answers.yml"
+    items = _read_yaml(d, f, r).get("not_questions", [])
+    if not isinstance(items, list):
+        r.fail(f, "-", "not_questions", "must be a list of intents")
+        return frozenset()
+    for intent in items:
+        if intent not in CONTRACT_INTENTS:
+            r.fail(f, str(intent), "not_questions", "is not an intent of the contract")
+    return frozenset(map(str, items))
+
+
 def _answer_rule(f: str, intent: str, item: dict, r: _Reader) -> AnswerRule | None:
     answer = item.get("answer")
     if answer not in SPECIAL_ANSWERS:
@@ -491,7 +504,7 @@ def load_content(directory: Path) -> Content:
         legal=_legal(directory, r), guides=_guides(directory, r),
         explainers=_explainers(directory, r), quiz=_quiz(directory, r),
         selfcheck=_selfcheck(directory, r), answers=_answers(directory, r),
-        canned=_canned(directory, r),
+        not_questions=_not_questions(directory, r), canned=_canned(directory, r),
     )
     _cross_check(content, r)
     if r.problems:

@@ -70,6 +70,16 @@ class Contact:
     def line(self) -> str:
         return f"• {self.number} – {self.name} ({self.hours}, {self.cost})"
 
+    @property
+    def free(self) -> bool:
+        return self.cost.lower().startswith("miễn phí")
+
+    @property
+    def free_support_line(self) -> bool:
+        """A free, round-the-clock support line that is not an emergency service."""
+        return (self.free and self.hours == "24/7" and not self.emergency
+                and self.fact.verified and not {"children", "emergency"} & set(self.needs))
+
 
 @dataclass(frozen=True)
 class LegalFact:
@@ -190,6 +200,9 @@ class Content:
     quiz: dict[str, QuizQuestion] = field(default_factory=dict)
     selfcheck: tuple[SelfCheckQuestion, ...] = ()
     answers: dict[str, tuple[AnswerRule, ...]] = field(default_factory=dict)  # by intent
+    # Intents whose messages are never questions for an entry, even where a row is
+    # specific: the entry matcher learns their examples as "no entry" (answers.yml).
+    not_questions: frozenset[str] = frozenset()
     canned: dict[str, CannedReply] = field(default_factory=dict)
 
     def example_questions(self) -> list[tuple[str, str]]:
@@ -211,8 +224,9 @@ class Content:
         specific ones, and those an entry with questions answers. The entry matcher does
         not learn their examples as "no entry"."""
         asked = {ref for ref, _ in self.example_questions()}
-        return self.specific_intents() | {
+        return (self.specific_intents() | {
             i for i, rules in self.answers.items() if any(r.answer in asked for r in rules)}
+        ) - self.not_questions
 
     def matcher_fingerprint(self) -> str:
         """Changes exactly when what the entry matcher learns from changes."""

@@ -24,14 +24,12 @@ def digits(number: str) -> str:
 
 
 def is_free(contact: Contact) -> bool:
-    return contact.cost.lower().startswith("miễn phí")
+    return contact.free
 
 
 def free_support_lines(content: Content) -> set[str]:
     """Digits of the free, round-the-clock support lines that are not emergency services."""
-    return {digits(c.number) for c in content.contacts.values()
-            if is_free(c) and c.hours == "24/7" and not c.emergency and c.fact.verified
-            and "children" not in c.needs}
+    return {digits(c.number) for c in content.contacts.values() if c.free_support_line}
 
 
 def user_texts(content: Content) -> Iterator[tuple[str, str, str, str]]:

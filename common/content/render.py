@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from common.content.model import (
     Button,
+    Contact,
     Content,
     Explainer,
     Guide,
@@ -93,7 +94,15 @@ def render_ref(content: Content, ref: str, part: str = "short") -> Rendered:
         examples = "\n".join(f"• {e}" for e in entry.examples)
         return Rendered(f"{entry.title}\n\n{entry.short}\n\nVí dụ:\n{examples}",
                         _buttons(next_steps))
-    return Rendered(entry.line(), _buttons(next_steps))
+    return Rendered(_contact_lines(content, entry), _buttons(next_steps))
+
+
+def _contact_lines(content: Content, contact: Contact) -> str:
+    """One contact asked for by name; a paid one comes after the free 24/7 line, as in
+    every list."""
+    free = [] if contact.free else [c.line() for c in content.contacts.values()
+                                    if c.free_support_line]
+    return "\n".join([*free, contact.line()])
 
 
 def _guide(content: Content, ref: str, guide: Guide, part: str,

@@ -83,7 +83,8 @@ class EntryMatcher(GraphComponent):
             return messages
         texts = [m.get(TEXT) or "" for m in messages]
         for message, match in zip(messages, self.model.match(texts), strict=True):
-            message.set(ENTRY, {"ref": match.ref, "confidence": match.confidence},
+            message.set(ENTRY, {"ref": match.ref, "confidence": match.confidence,
+                                "ranking": [list(pair) for pair in match.ranking]},
                         add_to_output=True)
         return messages
 

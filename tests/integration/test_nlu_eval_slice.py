@@ -30,12 +30,12 @@ def test_follow_ups_and_specific_questions_get_the_right_entry(stack):
 def test_new_topics_are_reached_by_typing(stack):
     cases = every_fourth(_conversations(new_topics=True))
     figures = nlu_eval.conversation_report(nlu_eval.run_conversations(cases, stack.env))
-    # A regression guard, not the target (every topic in every form): this slice
-    # measured 11 of 15 when the new guides landed (docs/nlu.md).
+    # A regression guard: this slice measured 29 of 33 once the matcher could answer
+    # disclosures and the guides had more example questions (docs/nlu.md).
     assert figures["right_entry"] >= NEW_TOPICS_MIN, figures["wrong"]
 
 
-NEW_TOPICS_MIN = 0.7
+NEW_TOPICS_MIN = 0.85
 
 
 def test_crisis_sentences_always_get_the_emergency_reply_first(stack):

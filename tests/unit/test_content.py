@@ -291,3 +291,26 @@ def test_no_current_answer_cites_a_replaced_decree():
              for part in ("short", "details")]
     shown += [q.explanation for q in content.verified_quiz()]
     assert not [t for t in shown if "12/2022" in t]
+
+
+def test_not_questions_keep_an_intents_examples_as_no_entry(content_dir):
+    content = load_content(content_dir)
+    assert "request_counselor" in content.not_questions
+    assert "request_counselor" in content.specific_intents(), "a confident entry may answer"
+    assert "request_counselor" not in content.entry_intents(), "its examples stay 'none'"
+    _edit(content_dir / "answers.yml", lambda d: d.update(not_questions=[]))
+    assert "request_counselor" in load_content(content_dir).entry_intents()
+
+
+def test_not_questions_must_name_intents(content_dir):
+    _edit(content_dir / "answers.yml", lambda d: d.update(not_questions=["ask_for_pizza"]))
+    with pytest.raises(ContentError, match="ask_for_pizza.*not an intent"):
+        load_content(content_dir)
+
+
+def test_a_paid_contact_asked_for_by_name_comes_after_the_free_line():
+    content = load_content(ROOT / "content")
+    paid = render_ref(content, "contact:women_support").text.splitlines()
+    assert paid[0].startswith("• 1800 8027") and "miễn phí" in paid[0]
+    assert paid[-1].startswith("• 1900 969 680") and "cước" in paid[-1]
+    assert render_ref(content, "contact:anh_duong_hoa_binh").text.count("•") == 1

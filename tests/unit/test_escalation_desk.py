@@ -21,6 +21,7 @@ from bot.escalation.service import ServerKeys, build_service
 from bot.escalation.tables import Case, CaseItem, SubjectKey
 from bot.escalation.wrapup import WrapUp
 from bot.pseudonym import pseudonymise
+from bot.rasa_client import NluAnswer
 from bot.replies import Reply
 from bot.safety import SafetyNet
 from bot.storage import Database
@@ -364,3 +365,33 @@ def test_xoa_never_claims_success_when_a_part_could_not_be_deleted(world, core):
     assert "chưa xóa được hết" in result.replies[0].text and "Đã xong" not in \
         result.replies[0].text
     assert world.service.cases.active_case(SUBJECT) is None  # the rest went through
+
+
+class _AskingForACounselor(ScriptedRasa):
+    """Rasa reading "request_counselor", answered by its own guide or by a specific entry."""
+
+    def __init__(self, customs: dict) -> None:
+        super().__init__()
+        self.customs = customs
+
+    async def send(self, sender: str, text: str) -> NluAnswer:
+        self.seen.append(text)
+        return NluAnswer("request_counselor", 0.8, (Reply("Câu trả lời của mục nội dung"),),
+                         (self.customs,))
+
+
+@pytest.mark.parametrize("customs, kept", [
+    ({"entries": ["guide:who_knows"], "instead_of": "guide:counselor"}, True),
+    ({"entries": ["guide:counselor"], "instead_of": None}, False),
+])
+def test_a_question_about_counselors_keeps_its_answer_before_the_intake(world, tmp_path,
+                                                                        customs, kept):
+    world.counselor()
+    rasa = _AskingForACounselor(customs)
+    content = ContentStore(ROOT / "content")
+    world.desk = CounselorDesk(world.hub, rasa.transcript)
+    core = ConversationCore(rasa, content, SafetyNet(content, {}), world.database, "k",
+                            world.desk)
+    texts = [r.text for r in _turn(core, "tu van vien co bao cho lanh dao khong").replies]
+    intake = world.hub.message("escalate_intro").text
+    assert texts == (["Câu trả lời của mục nội dung", intake] if kept else [intake])
