@@ -60,6 +60,7 @@ lint: setup
 
 bench: setup train
 	$(VENV)/bin/python bench/turn_latency.py
+	$(VENV)/bin/python bench/crisis_first.py
 	$(VENV)/bin/python bench/train_and_load.py
 	$(VENV)/bin/python bench/telegram_load.py
 	$(VENV)/bin/python bench/escalation.py

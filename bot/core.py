@@ -6,7 +6,11 @@ the ``TurnResult`` it gets back. Per message:
 1. clean the input (NFC, no control characters); empty input gets a prompt;
    a reserved command (quick exit, wiping one's data) is carried out at once, in
    every state: no counselor relay or Rasa reads it first;
-2. run the crisis safety net, which never depends on Rasa;
+2. run the crisis safety net, which never depends on Rasa. A certain match sends
+   the emergency reply at once, through the channel's ``early`` sender, before
+   Rasa is asked; an uncertain one waits at most ``CRISIS_PATIENCE_S`` for the
+   model to weigh it (not at all while Rasa is saturated), then goes out anyway.
+   The safety net never waits in line;
 3. ask Rasa (through the An Tâm input channel) under a pseudonym, with a timeout;
 4. on any Rasa failure answer in degraded mode: the emergency reply for a
    crisis, otherwise an apology with the contacts;
@@ -22,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -63,6 +68,38 @@ CRISIS_RANKING_MIN = 0.4
 # this confidence, and gives the crisis intents less than CRISIS_HINT_MAX together.
 CALM_CONFIDENCE = 0.4
 CRISIS_HINT_MAX = 0.2
+# How long an uncertain match waits for the model before the emergency reply goes out
+# anyway (a certain match never waits). An unloaded turn takes about 85 ms, p95 110 ms
+# (bench/turn_latency.py), so the model weighs nearly every uncertain match in time.
+CRISIS_PATIENCE_S = 0.25
+# With more turns than this waiting on Rasa, it is saturated: an uncertain match does
+# not wait at all, so 113 is never held back by a queue (bench/crisis_first.py).
+RASA_SATURATED = 4
+
+# A channel's way to send one reply before the turn's answer is ready.
+EarlySend = Callable[[Reply], Awaitable[None]]
+
+
+class Alarm:
+    """The emergency reply of one turn: sent at most once, early when the channel can."""
+
+    def __init__(self, safety: SafetyNet, early: EarlySend | None):
+        self._safety = safety
+        self._early = early
+        self.sent: str | None = None  # the kind whose reply went out early
+
+    @property
+    def can_send(self) -> bool:
+        return self._early is not None and self.sent is None
+
+    async def raise_now(self, kind: str) -> None:
+        if not self.can_send:
+            return
+        try:
+            await self._early(self._safety.emergency_reply(kind))
+            self.sent = kind
+        except Exception as error:  # the turn's answer will carry the reply instead
+            log.error("early emergency reply failed: %s", type(error).__name__)
 
 
 def model_is_calm(answer: NluAnswer) -> bool:
@@ -91,8 +128,10 @@ def crisis_kind(net: Signal | None, answer: NluAnswer | None) -> str | None:
 class ConversationCore:
     def __init__(self, nlu: RasaClient, content: ContentStore, safety: SafetyNet,
                  database: Database | None, pseudonym_key: str,
-                 desk: CounselorDesk | None = None):
+                 desk: CounselorDesk | None = None,
+                 crisis_patience: float = CRISIS_PATIENCE_S):
         self._nlu = nlu
+        self._patience = crisis_patience
         self._desk = desk
         self._content = content
         self._safety = safety
@@ -125,11 +164,14 @@ class ConversationCore:
         """Where channels register to deliver counselors' messages (None: no escalation)."""
         return self._desk.hub.outbox if self._desk else None
 
-    async def handle(self, message: IncomingMessage) -> TurnResult:
+    async def handle(self, message: IncomingMessage, early: EarlySend | None = None) -> TurnResult:
+        """The answer to one message. ``early`` sends the emergency reply before the
+        answer is ready; the result then leaves it out (``crisis`` still says so)."""
         started = time.perf_counter()
         pseudonym = self.pseudonym(message.channel, message.user_id)
         result = await self._answer(clean(message.text), pseudonym,
-                                    address(message.channel, message.user_id))
+                                    address(message.channel, message.user_id),
+                                    Alarm(self._safety, early))
         result = await self._carry_out(result, pseudonym)
         latency_ms = int((time.perf_counter() - started) * 1000)
         # No per-person identifier: a log of sensitive intents per pseudonym would be a
@@ -153,7 +195,7 @@ class ConversationCore:
         if self._writes is not None:
             await self._writes.flush()
 
-    async def _answer(self, text: str, pseudonym: str, to: str) -> TurnResult:
+    async def _answer(self, text: str, pseudonym: str, to: str, alarm: Alarm) -> TurnResult:
         if not text:
             return TurnResult(replies=(self.render("empty_input"),),
                               entries=("message:empty_input",))
@@ -162,21 +204,25 @@ class ConversationCore:
             return self._reserved(action)
         text = payload_of(text)
         net = self._safety.assess(text)
+        if net is not None and net.certain:
+            await alarm.raise_now(net.kind)
         if self._desk is not None:
             # Intake answers and relayed messages go to the desk, never to Rasa.
             owned = await self._desk_step(self._desk.handle(pseudonym, to, text))
             if owned is not None:
-                return self._with_emergency(net and net.kind, owned, intent="escalation")
+                return self._with_emergency(net and net.kind, owned, intent="escalation",
+                                            alarm=alarm)
         try:
-            answer = await self._nlu.send(pseudonym, text[:MAX_NLU_CHARS])
+            answer = await self._weighed(self._nlu.send(pseudonym, text[:MAX_NLU_CHARS]),
+                                         net, alarm)
         except NluUnavailable as exc:
             log.warning("degraded mode: %s", exc)
-            return self._degraded(net and net.kind)
+            return self._degraded(net and net.kind, alarm)
         kind = crisis_kind(net, answer)
         if not answer.replies and not answer.customs:
             # Understood but unanswered (e.g. the action server is down).
             log.warning("degraded mode: no reply for intent %s", answer.intent)
-            return self._degraded(kind)
+            return self._degraded(kind, alarm)
         replies = answer.replies
         entries = tuple(ref for c in answer.customs for ref in c.get("entries") or ()
                         if isinstance(ref, str))
@@ -190,17 +236,35 @@ class ConversationCore:
                 replies = ((*replies, *intake) if asked else intake) if intake else replies
         actions = tuple(c["channel_action"] for c in answer.customs if "channel_action" in c)
         return self._with_emergency(kind, replies, answer.intent, answer.confidence, actions,
-                                    entries)
+                                    entries, alarm)
+
+    async def _weighed(self, request: Awaitable[NluAnswer], net: Signal | None,
+                       alarm: Alarm) -> NluAnswer:
+        """Rasa's answer. While an uncertain match waits for it longer than the
+        patience allows, the emergency reply goes out early."""
+        task = asyncio.ensure_future(request)
+        try:
+            if net is not None and alarm.can_send:
+                saturated = self._nlu.in_flight > RASA_SATURATED
+                done, _ = await asyncio.wait({task}, timeout=0 if saturated else self._patience)
+                if not done:
+                    await alarm.raise_now(net.kind)
+            return await task
+        finally:
+            task.cancel()  # a no-op once done; stops the request if the turn is cancelled
 
     def _with_emergency(self, kind: str | None, replies: tuple[Reply, ...], intent: str | None,
                         confidence: float | None = None, actions: tuple[str, ...] = (),
-                        entries: tuple[str, ...] = ()) -> TurnResult:
-        """Exactly one emergency reply, first, whenever a crisis is signalled."""
-        if kind:
+                        entries: tuple[str, ...] = (), alarm: Alarm | None = None) -> TurnResult:
+        """Exactly one emergency reply, first, whenever a crisis is signalled: in the
+        result, or already sent early."""
+        sent = alarm.sent if alarm else None
+        if kind and not sent:
             replies = (self._safety.emergency_reply(kind), *replies)
-            entries = (emergency_entry(kind), *entries)
+        if kind or sent:
+            entries = (emergency_entry(sent or kind), *entries)
         return TurnResult(replies=replies, intent=intent, confidence=confidence,
-                          crisis=kind is not None, actions=actions, entries=entries)
+                          crisis=bool(kind or sent), actions=actions, entries=entries)
 
     async def _desk_step(self, step) -> tuple[Reply, ...] | None:
         """A desk failure (database down…) costs the user an apology, never an answer."""
@@ -216,10 +280,11 @@ class ConversationCore:
         return TurnResult(replies=(self.render(key),), intent=action, actions=(action,),
                           entries=(f"message:{key}",))
 
-    def _degraded(self, net: str | None) -> TurnResult:
+    def _degraded(self, net: str | None, alarm: Alarm) -> TurnResult:
+        net = alarm.sent or net
         if net:
-            return TurnResult(replies=(self._safety.emergency_reply(net),), intent=net,
-                              crisis=True, degraded=True,
+            replies = () if alarm.sent else (self._safety.emergency_reply(net),)
+            return TurnResult(replies=replies, intent=net, crisis=True, degraded=True,
                               entries=(emergency_entry(net),))
         return TurnResult(replies=(self.render("degraded"),), degraded=True,
                           entries=("message:degraded",))

@@ -49,8 +49,10 @@ class RasaClient:
         self._headers = {"Authorization": f"Bearer {secret}"}
         self._token = api_token
         self._client = httpx.AsyncClient(timeout=timeout)
+        self.in_flight = 0  # turns sent and not yet answered: how busy Rasa is
 
     async def send(self, sender: str, text: str) -> NluAnswer:
+        self.in_flight += 1
         try:
             response = await self._client.post(
                 f"{self._base}/webhooks/antam/webhook", headers=self._headers,
@@ -59,6 +61,8 @@ class RasaClient:
             body = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise NluUnavailable(type(exc).__name__) from exc
+        finally:
+            self.in_flight -= 1
         replies, customs = _parse(body.get("messages") or [])
         intent = body.get("intent") or {}
         if not replies and not customs and not intent.get("name"):

@@ -15,6 +15,7 @@ import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import BinaryIO, TextIO
 
 from bot.core import ConversationCore, IncomingMessage
@@ -55,7 +56,10 @@ class ConsoleChannel(Channel):
             sender, text = self._sender_and_text(text)
             if not self.jsonl:
                 text = _pick_button(text, self._last_buttons)
-            result = await self.core.handle(IncomingMessage(self.name, sender, text))
+            early: list[Reply] = []  # the emergency reply, sent before the answer
+            result = await self.core.handle(IncomingMessage(self.name, sender, text),
+                                            early=_collect(early))
+            result = replace(result, replies=(*early, *result.replies))
             if self.jsonl:
                 self._write(json.dumps(_jsonl_record(text, result, error), ensure_ascii=False))
             else:
@@ -99,6 +103,13 @@ class ConsoleChannel(Channel):
     def _write(self, line: str, end: str = "\n") -> None:
         self._out.write(line + end)
         self._out.flush()
+
+
+def _collect(into: list[Reply]):
+    """An early sender that keeps replies for the turn's record, in order."""
+    async def early(reply: Reply) -> None:
+        into.append(reply)
+    return early
 
 
 def _decode(raw: bytes) -> tuple[str, str | None]:

@@ -226,7 +226,9 @@ class TelegramChannel(Channel):
         async with self._chat_locks.setdefault(chat_id, asyncio.Lock()):
             if record_incoming and update.effective_message is not None:
                 self._exits.remember(pseudonym, [update.effective_message.message_id])
-            result = await self.core.handle(IncomingMessage(self.name, user_id, text))
+            result = await self.core.handle(
+                IncomingMessage(self.name, user_id, text),
+                early=lambda reply: self._send(chat_id, reply, remember_for=pseudonym))
             if "quick_exit" in result.actions:
                 await self._quick_exit(chat_id, pseudonym, result)
                 return

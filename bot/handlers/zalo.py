@@ -137,17 +137,20 @@ class ZaloChannel(Channel):
         pseudonym = self.core.pseudonym(self.name, sender)
         async with self._locks.setdefault(pseudonym, asyncio.Lock()):
             text = _pick_option(text, self._options.get(pseudonym, []))
-            result = await self.core.handle(IncomingMessage(self.name, sender, text))
-            await self._deliver(sender, pseudonym, result)
+            payloads: list[str] = []  # numbered options, the early emergency reply's first
+            result = await self.core.handle(
+                IncomingMessage(self.name, sender, text),
+                early=lambda reply: self._send(sender, reply, payloads))
+            await self._deliver(sender, pseudonym, result, payloads)
 
-    async def _deliver(self, sender: str, pseudonym: str, result: TurnResult) -> None:
+    async def _deliver(self, sender: str, pseudonym: str, result: TurnResult,
+                       payloads: list[str]) -> None:
         if "quick_exit" in result.actions or "delete_my_data" in result.actions:
             self._options.pop(pseudonym, None)
         if "quick_exit" in result.actions:
             # Zalo has no API to delete a chat: say so instead of pretending.
             await self._send(sender, self.core.render("quick_exit_unsupported"))
             return
-        payloads: list[str] = []
         for reply in result.replies:
             await self._send(sender, reply, payloads)
         self._options[pseudonym] = payloads

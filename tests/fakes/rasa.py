@@ -23,6 +23,7 @@ class ScriptedRasa:
         return not self.unreachable
 
     unreachable = False  # set True: Rasa cannot be told to forget
+    in_flight = 0  # RasaClient's load gauge; the core sends 113 at once when it is high
 
     async def transcript(self, sender: str, limit: int = 40) -> list[dict]:
         return []
