@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 
@@ -20,6 +21,9 @@ from bot.escalation.policy import (
 from bot.escalation.service import ServerKeys, build_service
 from bot.handlers.telegram import TelegramChannel, TelegramSettings
 from bot.handlers.zalo import ZaloChannel, ZaloSettings
+from bot.ops.checks import database_check, http_check
+from bot.ops.http import Part, Readiness
+from bot.ops.metrics import Metrics
 from bot.rasa_client import RasaClient
 from bot.replies import Reply
 from bot.safety import EMBEDDED_EMERGENCY, SafetyNet
@@ -65,33 +69,58 @@ def build_escalation(settings: Settings, database: Database,
     return EscalationHub(service, Outbox(), message, content)
 
 
+def build_readiness(settings: Settings, database: Database, hub: EscalationHub,
+                    metrics: Metrics) -> Readiness:
+    """What /readyz checks in the bot process: the database is required; without Rasa
+    or the action server the bot still answers (degraded), so they are only reported."""
+    parts = [Part("database", database_check(database), required=True),
+             Part("rasa", http_check(f"{settings.rasa_url}/status?token={settings.rasa_token}"),
+                  required=False),
+             Part("actions", http_check(f"http://127.0.0.1:{settings.actions_port}/health"),
+                  required=False)]
+
+    async def queue() -> None:
+        waiting, oldest_s = await asyncio.to_thread(hub.service.cases.waiting_summary)
+        metrics.waiting_cases.set(waiting)
+        metrics.oldest_wait.set(oldest_s)
+    return Readiness(parts, metrics, refresh=queue)
+
+
 def build_core(settings: Settings, database: Database | None = None,
-               hub: EscalationHub | None = None) -> ConversationCore:
+               hub: EscalationHub | None = None,
+               metrics: Metrics | None = None) -> ConversationCore:
     content = ContentStore(settings.content_dir)
     safety = SafetyNet(content, load_lexicon(lexicon_path(settings)))
     database = database or build_database(settings)
     nlu = RasaClient(settings.rasa_url, settings.channel_secret, settings.rasa_timeout,
                      api_token=settings.rasa_token)
     desk = CounselorDesk(hub, nlu.transcript) if hub is not None else None
-    return ConversationCore(nlu, content, safety, database, settings.pseudonym_key, desk)
+    if metrics is not None:
+        metrics.watch_rasa(lambda: nlu.in_flight)
+    return ConversationCore(nlu, content, safety, database, settings.pseudonym_key, desk,
+                            metrics=metrics)
 
 
 def build_telegram(settings: Settings, database: Database | None = None,
-                   hub: EscalationHub | None = None) -> TelegramChannel | None:
+                   hub: EscalationHub | None = None,
+                   metrics: Metrics | None = None) -> TelegramChannel | None:
     """The Telegram channel if TELEGRAM_BOT_TOKEN is set, else None."""
     telegram = TelegramSettings.from_env()
     if telegram is None:
         return None
     database = database or build_database(settings)
-    return TelegramChannel(build_core(settings, database, hub), telegram, ExitLog(database))
+    return TelegramChannel(build_core(settings, database, hub, metrics), telegram,
+                           ExitLog(database))
 
 
 def build_zalo(settings: Settings, database: Database | None = None,
-               hub: EscalationHub | None = None) -> ZaloChannel | None:
+               hub: EscalationHub | None = None,
+               metrics: Metrics | None = None) -> ZaloChannel | None:
     """The Zalo channel if it is fully configured (ZALO_* variables), else None."""
     zalo = ZaloSettings.from_env()
     if zalo is None:
         return None
     database = database or build_database(settings)
     seen = SeenEvents(database, dt.timedelta(seconds=2 * zalo.max_skew_s))
-    return ZaloChannel(build_core(settings, database, hub), zalo, settings.var_dir, seen)
+    return ZaloChannel(build_core(settings, database, hub, metrics), zalo, settings.var_dir,
+                       seen)

@@ -19,6 +19,7 @@ from bot.app import (
     build_core,
     build_database,
     build_escalation,
+    build_readiness,
     build_telegram,
     build_zalo,
     server_keys,
@@ -125,24 +126,30 @@ async def _up(settings: Settings, chat: bool, startup_timeout: float) -> int:
 def _start_channels(settings: Settings, database: Database,
                     hub: EscalationHub) -> dict[str, asyncio.Task]:
     """Messenger channels that are configured, and the counselors' API, each as a task."""
+    from bot.ops.http import ops_handlers
+    from bot.ops.metrics import Metrics
     from bot.workspace.server import serve_workspace  # tornado app; imported when serving
 
     port = hub.service.policy.api_port
+    metrics = Metrics()
+    readiness = build_readiness(settings, database, hub, metrics)
     print(f"console: http://127.0.0.1:{port}/", flush=True)
     print(f"counselor API: http://127.0.0.1:{port}/api/v1 (put TLS in front)", flush=True)
+    print(f"health: http://127.0.0.1:{port}/healthz, /readyz, /metrics", flush=True)
     key = hub.service.cases.signing_key
     print(f"server signing key: {b64e(key)} (fingerprint "
           f"{PublicIdentity(b'', key).fingerprint()})", flush=True)
-    tasks = {"counselor workspace": asyncio.create_task(serve_workspace(hub, port)),
+    tasks = {"counselor workspace": asyncio.create_task(
+                 serve_workspace(hub, port, extra=ops_handlers(readiness))),
              "escalation timers": asyncio.create_task(hub.run_timers())}
-    telegram = build_telegram(settings, database, hub)
+    telegram = build_telegram(settings, database, hub, metrics)
     if telegram is None:
         print("telegram: disabled (set TELEGRAM_BOT_TOKEN to enable)", flush=True)
     else:
         mode = "webhook" if telegram.settings.webhook_url else "long polling"
         print(f"telegram: {mode} via {telegram.settings.base_url}<token>", flush=True)
         tasks["telegram"] = asyncio.create_task(telegram.serve())
-    zalo = build_zalo(settings, database, hub)
+    zalo = build_zalo(settings, database, hub, metrics)
     if zalo is None:
         print("zalo: disabled (set the ZALO_* variables to enable)", flush=True)
     else:

@@ -33,6 +33,7 @@ from functools import partial
 from bot.commands import payload_of, reserved_action
 from bot.escalation.desk import CounselorDesk
 from bot.escalation.outbox import Outbox, address
+from bot.ops.metrics import Metrics
 from bot.pseudonym import pseudonymise
 from bot.rasa_client import NluAnswer, NluUnavailable, RasaClient
 from bot.replies import Reply, TurnResult
@@ -129,8 +130,9 @@ class ConversationCore:
     def __init__(self, nlu: RasaClient, content: ContentStore, safety: SafetyNet,
                  database: Database | None, pseudonym_key: str,
                  desk: CounselorDesk | None = None,
-                 crisis_patience: float = CRISIS_PATIENCE_S):
+                 crisis_patience: float = CRISIS_PATIENCE_S, metrics: Metrics | None = None):
         self._nlu = nlu
+        self._metrics = metrics
         self._patience = crisis_patience
         self._desk = desk
         self._content = content
@@ -169,11 +171,14 @@ class ConversationCore:
         answer is ready; the result then leaves it out (``crisis`` still says so)."""
         started = time.perf_counter()
         pseudonym = self.pseudonym(message.channel, message.user_id)
+        alarm = Alarm(self._safety, early)
         result = await self._answer(clean(message.text), pseudonym,
-                                    address(message.channel, message.user_id),
-                                    Alarm(self._safety, early))
+                                    address(message.channel, message.user_id), alarm)
         result = await self._carry_out(result, pseudonym)
-        latency_ms = int((time.perf_counter() - started) * 1000)
+        seconds = time.perf_counter() - started
+        latency_ms = int(seconds * 1000)
+        if self._metrics is not None:
+            self._metrics.turn(message.channel, result, seconds, early=alarm.sent is not None)
         # No per-person identifier: a log of sensitive intents per pseudonym would be a
         # history that /xoa cannot remove.
         log.info("turn channel=%s intent=%s crisis=%s degraded=%s ms=%d",

@@ -321,6 +321,14 @@ class CaseBook:
 
     # ----------------------------------------------------------------- timers
 
+    def waiting_summary(self) -> tuple[int, float]:
+        """(unclaimed cases, seconds the oldest has waited): the operator's queue gauge."""
+        with self._db.session() as session:
+            created = list(session.scalars(select(Case.created_at)
+                                           .where(Case.status == "queued")))
+        oldest = (self._clock() - min(created)).total_seconds() if created else 0.0
+        return len(created), oldest
+
     def due_reminders(self) -> list[Reminder]:
         """Cases waiting too long: counselors are notified again every N minutes, the user
         (silently) only as many times as they chose at intake, and the supervisors once after

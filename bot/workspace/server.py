@@ -72,14 +72,18 @@ class Asset(StaticFileHandler):
         security_headers(self)
 
 
-def make_workspace_app(hub: EscalationHub, dist: Path = WEB_DIST) -> Application:
+def make_workspace_app(hub: EscalationHub, dist: Path = WEB_DIST,
+                       extra: list[tuple] = ()) -> Application:
     names = "|".join(name.replace(".", r"\.") for name in ASSETS)
     return make_app(hub, [
         (f"{PREFIX}/live$", LiveFeed, {"hub": hub}),
         (r"/$", Page, {"dist": dist}),
         (rf"/({names})$", Asset, {"path": str(dist)}),
+        *extra,
     ])
 
 
-async def serve_workspace(hub: EscalationHub, port: int, address: str = "127.0.0.1") -> None:
-    await serve(make_workspace_app(hub), port, address)
+async def serve_workspace(hub: EscalationHub, port: int, address: str = "127.0.0.1",
+                          extra: list[tuple] = ()) -> None:
+    """``extra``: routes served beside it, such as /healthz, /readyz and /metrics."""
+    await serve(make_workspace_app(hub, extra=extra), port, address)

@@ -38,6 +38,17 @@ def test_up_says_where_each_service_listens_then_ready(stack):
     assert stack.stdout_lines[-1] == "ready"
 
 
+def test_up_reports_health_readiness_and_metrics_of_every_part(stack):
+    base = f"http://127.0.0.1:{stack.env['ANTAM_API_PORT']}"
+    assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{base}/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["parts"] == {"database": "ok", "rasa": "ok", "actions": "ok"}
+    scraped = httpx.get(f"{base}/metrics").text
+    assert 'antam_service_up{service="rasa"} 1.0' in scraped
+    assert "antam_escalations_waiting 0.0" in scraped
+
+
 def test_up_serves_the_workspace_page_with_its_headers(stack):
     page = httpx.get(f"http://127.0.0.1:{stack.env['ANTAM_API_PORT']}/")
     assert page.status_code == 200 and "An Tâm" in page.text

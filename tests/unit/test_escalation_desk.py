@@ -395,3 +395,14 @@ def test_a_question_about_counselors_keeps_its_answer_before_the_intake(world, t
     texts = [r.text for r in _turn(core, "tu van vien co bao cho lanh dao khong").replies]
     intake = world.hub.message("escalate_intro").text
     assert texts == (["Câu trả lời của mục nội dung", intake] if kept else [intake])
+
+
+def test_the_queue_gauge_counts_unclaimed_cases_and_the_longest_wait(world, core):
+    core, _ = core
+    world.counselor()
+    assert world.service.cases.waiting_summary() == (0, 0.0)
+    for step in ("/counselor_start", "/counselor_share_nothing", "/counselor_contact_chat",
+                 "/counselor_confirm"):
+        _turn(core, step)
+    world.now += dt.timedelta(minutes=3)
+    assert world.service.cases.waiting_summary() == (1, 180.0)

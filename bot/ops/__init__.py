@@ -1,0 +1,1 @@
+"""Operability: health, readiness and metrics of a process, with no personal data."""
