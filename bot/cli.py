@@ -29,6 +29,7 @@ from bot.counselor import cli as counselor_cli
 from bot.escalation.crypto import PublicIdentity, b64e
 from bot.escalation.hub import EscalationHub
 from bot.handlers.console import ConsoleChannel
+from bot.ops.logs import formatter as log_formatter
 from bot.rasa_client import NluUnavailable, RasaClient
 from bot.rasa_runtime import action_server_command, rasa_env, rasa_server_command
 from bot.secretfile import MissingSecret
@@ -41,14 +42,15 @@ from common.content import ContentError, load_content
 log = logging.getLogger("antam")
 
 
-def _configure_logging(level: str, log_file: Path | None) -> None:
-    """Log to stderr, or to a file when a person is chatting in this terminal."""
-    target: dict = {"stream": sys.stderr}
+def _configure_logging(level: str, log_file: Path | None, fmt: str = "plain") -> None:
+    """Log to stderr, or to a file when a person is chatting in this terminal; as plain
+    lines or, with ANTAM_LOG_FORMAT=json, one JSON object per line."""
+    handler: logging.Handler = logging.StreamHandler(sys.stderr)
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        target = {"filename": log_file}
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        **target)
+        handler = logging.FileHandler(log_file)
+    handler.setFormatter(log_formatter(fmt))
+    logging.basicConfig(level=level, handlers=[handler])
     # httpx logs every request URL at INFO; they carry no text but drown the log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -277,7 +279,8 @@ def _server_command(args: argparse.Namespace) -> int:
     interactive = (args.command == "up" and args.chat) or (
         args.command == "chat" and not args.jsonl)
     _configure_logging(settings.log_level,
-                       settings.var_dir / "log" / "antam.log" if interactive else None)
+                       settings.var_dir / "log" / "antam.log" if interactive else None,
+                       settings.log_format)
     if args.command == "up":
         return asyncio.run(_up(settings, args.chat, args.startup_timeout))
     if args.command == "chat":

@@ -54,6 +54,7 @@ class Settings:
     channel_secret: str
     pseudonym_key: str
     log_level: str
+    log_format: str = "plain"  # or "json": one object per line, for a log pipeline
     conversation_minutes: float = 30.0  # quiet time after which Rasa forgets a conversation
 
     @property
@@ -82,6 +83,7 @@ class Settings:
             channel_secret=_secret("ANTAM_CHANNEL_SECRET", var_dir, "channel-secret.key"),
             pseudonym_key=_secret("ANTAM_PSEUDONYM_KEY", var_dir, "pseudonym.key"),
             log_level=_env("ANTAM_LOG_LEVEL", "INFO"),
+            log_format=_env("ANTAM_LOG_FORMAT", "plain"),
             conversation_minutes=_positive(_env("ANTAM_CONVERSATION_MINUTES", "30"),
                                            "ANTAM_CONVERSATION_MINUTES"),
         )
