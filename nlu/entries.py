@@ -28,7 +28,7 @@ from common.content import load_content
 from common.textnorm import nlu_form
 
 NONE = "none"
-RANKED = 3  # entries reported beside the best one
+RANKED = 3  # entries in the ranking the parse reports (the best one included)
 
 
 @dataclass(frozen=True)
