@@ -49,12 +49,17 @@ class HeldRasa(ScriptedRasa):
         return self.answer
 
 
-def _core(rasa, tmp_path, patience: float = 0.0) -> ConversationCore:
+def _database(tmp_path) -> Database:
     database = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
     database.migrate()
+    return database
+
+
+def _core(rasa, tmp_path, patience: float = 0.0,
+          database: Database | None = None) -> ConversationCore:
     content = ContentStore(ROOT / "content")
-    return ConversationCore(rasa, content, SafetyNet(content, LEXICON), database, "k",
-                            crisis_patience=patience)
+    return ConversationCore(rasa, content, SafetyNet(content, LEXICON),
+                            database or _database(tmp_path), "k", crisis_patience=patience)
 
 
 async def _turn_with_rasa_held(core, rasa, text: str):
@@ -135,13 +140,13 @@ CHAT = 5550007771234
 
 
 def test_on_telegram_the_emergency_reply_arrives_while_rasa_is_saturated(tmp_path):
-    rasa = HeldRasa()
-    core = _core(rasa, tmp_path)
+    rasa, database = HeldRasa(), _database(tmp_path)
+    core = _core(rasa, tmp_path, database=database)
 
     async def scenario(standin: TelegramStandIn) -> None:
         channel = TelegramChannel(core, TelegramSettings(token=standin.token,
                                                          base_url=standin.base_url),
-                                  ExitLog(core._db))
+                                  ExitLog(database))
         async with channel.application:
             standin.user_message(CHAT, CERTAIN)
             update = Update.de_json(standin.call("getUpdates", {})[1]["result"][0],
@@ -167,14 +172,14 @@ async def _first_text(api: ZaloStandIn) -> None:
 
 
 def test_on_zalo_the_early_reply_is_numbered_and_the_answer_continues_the_numbers(tmp_path):
-    rasa = HeldRasa()
-    core = _core(rasa, tmp_path)
+    rasa, database = HeldRasa(), _database(tmp_path)
+    core = _core(rasa, tmp_path, database=database)
 
     async def scenario(api: ZaloStandIn) -> None:
         settings = ZaloSettings("app", "oa-secret", api.app_secret, api.access, api.refresh,
                                 api_base=api.base_url, oauth_base=api.base_url)
         channel = ZaloChannel(core, settings, tmp_path,
-                              SeenEvents(core._db, dt.timedelta(minutes=10)))
+                              SeenEvents(database, dt.timedelta(minutes=10)))
         turn = asyncio.create_task(channel._converse(ZALO_USER, CERTAIN))
         await asyncio.wait_for(_first_text(api), timeout=30)
         emergency = api.texts_to(ZALO_USER)[0]
