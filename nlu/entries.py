@@ -83,24 +83,28 @@ class EntryModel:
         if self.pipeline is None:
             return [(NONE, 0.0)] * len(texts)
         if self.method == "logreg":
-            probabilities = self.pipeline.predict_proba(texts)
-            classes = self.pipeline.classes_
-            return [(str(classes[row.argmax()]), float(row.max())) for row in probabilities]
+            return [best for best, _ in self._logreg(texts)]
         similarity = (self.pipeline.transform(texts) @ self.examples.T).toarray()
         # The union concatenates two L2-normalised blocks: halve to get a cosine in [0, 1].
         return [(str(self.labels[row.argmax()]), float(row.max()) / 2) for row in similarity]
 
     def match(self, texts: list[str]) -> list[Match]:
-        rankings = self.rankings(texts)
+        if self.pipeline is not None and self.method == "logreg":
+            scored = self._logreg(texts)  # one pass gives both the best and the ranking
+        else:
+            scored = [(best, ()) for best in self.scores(texts)]
         return [Match(label if label != NONE and score >= self.threshold else None, score,
                       ranking)
-                for (label, score), ranking in zip(self.scores(texts), rankings, strict=True)]
+                for (label, score), ranking in scored]
 
-    def rankings(self, texts: list[str], top: int = RANKED) -> list[tuple[tuple[str, float], ...]]:
-        """The ``top`` entries by probability (logreg only; "none" left out)."""
-        if self.pipeline is None or self.method != "logreg":
-            return [()] * len(texts)
+    def _logreg(self, texts: list[str]) -> list[tuple[tuple[str, float], tuple]]:
+        """Per text: (best label, its probability) and the RANKED best entries ("none"
+        left out)."""
         classes = self.pipeline.classes_
-        return [tuple((str(classes[i]), round(float(row[i]), 3))
-                      for i in row.argsort()[::-1] if classes[i] != NONE)[:top]
-                for row in self.pipeline.predict_proba(texts)]
+        out = []
+        for row in self.pipeline.predict_proba(texts):
+            order = row.argsort()[::-1]
+            ranking = tuple((str(classes[i]), round(float(row[i]), 3))
+                            for i in order if classes[i] != NONE)[:RANKED]
+            out.append(((str(classes[order[0]]), float(row[order[0]])), ranking))
+        return out

@@ -23,10 +23,6 @@ def digits(number: str) -> str:
     return re.sub(r"\D", "", number)
 
 
-def is_free(contact: Contact) -> bool:
-    return contact.free
-
-
 def free_support_lines(content: Content) -> set[str]:
     """Digits of the free, round-the-clock support lines that are not emergency services."""
     return {digits(c.number) for c in content.contacts.values() if c.free_support_line}
@@ -75,7 +71,7 @@ def _text_problems(file: str, entry: str, fld: str, text: str,
                                     f"{where} ({contact.id}) is unverified and may not be shown"))
         if number in free_first and first_free is None:
             first_free = match.start()
-        if not is_free(contact):
+        if not contact.free:
             first_paid = match.start() if first_paid is None else first_paid
             if PAID_MARK not in _line_at(text, match.start()).lower():
                 problems.append(Problem(file, entry, fld,
