@@ -35,6 +35,11 @@ from common.textnorm import load_lexicon
 log = logging.getLogger(__name__)
 
 
+def instance_name(base: str, index: int, count: int) -> str:
+    """"rasa" when there is one instance; "rasa-1", "rasa-2", ... when there are several."""
+    return base if count == 1 else f"{base}-{index + 1}"
+
+
 def lexicon_path(settings: Settings):
     return settings.root / "nlu" / "lexicon" / "abbreviations.yml"
 
@@ -73,11 +78,17 @@ def build_readiness(settings: Settings, database: Database, hub: EscalationHub,
                     metrics: Metrics) -> Readiness:
     """What /readyz checks in the bot process: the database is required; without Rasa
     or the action server the bot still answers (degraded), so they are only reported."""
-    parts = [Part("database", database_check(database), required=True),
-             Part("rasa", http_check(f"{settings.rasa_url}/status?token={settings.rasa_token}"),
-                  required=False),
-             Part("actions", http_check(f"http://127.0.0.1:{settings.actions_port}/health"),
-                  required=False)]
+    parts = [Part("database", database_check(database), required=True)]
+    count = len(settings.rasa_urls)
+    for i, url in enumerate(settings.rasa_urls):
+        parts.append(Part(instance_name("rasa", i, count),
+                          http_check(f"{url}/status?token={settings.rasa_token}"),
+                          required=False))
+    if not settings.rasa_urls_override:  # action servers on other hosts report there
+        for i in range(count):
+            port = settings.actions_port_of(i)
+            parts.append(Part(instance_name("actions", i, count),
+                              http_check(f"http://127.0.0.1:{port}/health"), required=False))
 
     async def queue() -> None:
         waiting, oldest_s = await asyncio.to_thread(hub.service.cases.waiting_summary)
@@ -92,7 +103,7 @@ def build_core(settings: Settings, database: Database | None = None,
     content = ContentStore(settings.content_dir)
     safety = SafetyNet(content, load_lexicon(lexicon_path(settings)))
     database = database or build_database(settings)
-    nlu = RasaClient(settings.rasa_url, settings.channel_secret, settings.rasa_timeout,
+    nlu = RasaClient(settings.rasa_urls, settings.channel_secret, settings.rasa_timeout,
                      api_token=settings.rasa_token)
     desk = CounselorDesk(hub, nlu.transcript) if hub is not None else None
     if metrics is not None:

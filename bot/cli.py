@@ -1,4 +1,4 @@
-"""The `antam` command: up, chat, train, content check."""
+"""The `antam` command: up (bot/up.py), chat, train, eval, content check, keys."""
 
 from __future__ import annotations
 
@@ -9,34 +9,19 @@ import datetime as dt
 import json
 import logging
 import os
-import signal
 import sys
-import uuid
 from pathlib import Path
 
 from bot import nlu_eval
-from bot.app import (
-    build_core,
-    build_database,
-    build_escalation,
-    build_readiness,
-    build_telegram,
-    build_zalo,
-    server_keys,
-)
+from bot.app import build_core, build_database, build_escalation
 from bot.config import Settings
 from bot.counselor import cli as counselor_cli
-from bot.escalation.crypto import PublicIdentity, b64e
-from bot.escalation.hub import EscalationHub
 from bot.handlers.console import ConsoleChannel
 from bot.ops.logs import formatter as log_formatter
-from bot.rasa_client import NluUnavailable, RasaClient
-from bot.rasa_runtime import action_server_command, rasa_env, rasa_server_command
 from bot.secretfile import MissingSecret
 from bot.stack import private_stack
-from bot.storage import Database
-from bot.supervisor import Service, ServiceFailed, Supervisor
-from bot.training import MODEL_NAME, train
+from bot.training import train
+from bot.up import ROLES, ConfigurationError, up
 from common.content import ContentError, load_content
 
 log = logging.getLogger("antam")
@@ -53,137 +38,6 @@ def _configure_logging(level: str, log_file: Path | None, fmt: str = "plain") ->
     logging.basicConfig(level=level, handlers=[handler])
     # httpx logs every request URL at INFO; they carry no text but drown the log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-
-
-def _services(settings: Settings) -> list[Service]:
-    env = rasa_env(settings)
-    return [
-        Service("actions", action_server_command(settings),
-                health_url=f"http://127.0.0.1:{settings.actions_port}/health",
-                listen=settings.actions_url, env=env, cwd=settings.root),
-        Service("rasa", rasa_server_command(settings),
-                health_url=f"{settings.rasa_url}/status?token={settings.rasa_token}",
-                listen=f"{settings.rasa_url} (HTTP API needs the token; "
-                       "/webhooks/antam needs the channel secret)",
-                env=env, cwd=settings.root),
-    ]
-
-
-async def _warm_up(settings: Settings) -> None:
-    """One throwaway turn so the first real user does not pay for model warm-up."""
-    client = RasaClient(settings.rasa_url, settings.channel_secret, timeout=60)
-    with contextlib.suppress(NluUnavailable):
-        await client.send(f"warmup-{uuid.uuid4().hex}", "xin chào")
-    await client.close()
-
-
-async def _until_stopped(stop: asyncio.Event, work) -> bool:
-    """Run ``work`` unless ``stop`` is set first; True if the work finished."""
-    task = asyncio.ensure_future(work)
-    stopper = asyncio.ensure_future(stop.wait())
-    done, pending = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    for unfinished in pending:
-        unfinished.cancel()
-    # Let cancelled work run its clean-up (channels stopping PTB, the API server) before the
-    # loop closes; otherwise asyncio.run cancels it half-way and PTB logs a CRITICAL error.
-    await asyncio.gather(*pending, return_exceptions=True)
-    if task in done:
-        task.result()  # re-raise ServiceFailed
-        return True
-    return False
-
-
-async def _up(settings: Settings, chat: bool, startup_timeout: float) -> int:
-    keys = server_keys(settings)  # before anything starts: production refuses missing ones
-    if not (settings.model_dir / MODEL_NAME).exists():
-        print(f"no trained model in {settings.model_dir}: run `make train`", file=sys.stderr)
-        return 1
-    supervisor = Supervisor(_services(settings), settings.var_dir / "log")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    supervisor.start()
-    try:
-        if not await _until_stopped(stop, supervisor.wait_healthy(startup_timeout)):
-            return 0
-        await _warm_up(settings)
-        database = build_database(settings)
-        hub = build_escalation(settings, database, keys)
-        channels = _start_channels(settings, database, hub)
-        print("ready", flush=True)
-        if chat:
-            channel = ConsoleChannel(build_core(settings, database, hub))
-            await _until_stopped(stop, _chat_then_stop(channel, stop))
-        await _until_stopped(stop, _watch_all(supervisor, channels, stop))
-        return 0
-    except ServiceFailed as failure:
-        print(f"error: {failure}", file=sys.stderr, flush=True)
-        return 1
-    finally:
-        supervisor.stop()
-        print("stopped", file=sys.stderr, flush=True)
-
-
-def _start_channels(settings: Settings, database: Database,
-                    hub: EscalationHub) -> dict[str, asyncio.Task]:
-    """Messenger channels that are configured, and the counselors' API, each as a task."""
-    from bot.ops.http import ops_handlers
-    from bot.ops.metrics import Metrics
-    from bot.workspace.server import serve_workspace  # tornado app; imported when serving
-
-    port = hub.service.policy.api_port
-    metrics = Metrics()
-    readiness = build_readiness(settings, database, hub, metrics)
-    print(f"console: http://127.0.0.1:{port}/", flush=True)
-    print(f"counselor API: http://127.0.0.1:{port}/api/v1 (put TLS in front)", flush=True)
-    print(f"health: http://127.0.0.1:{port}/healthz, /readyz, /metrics", flush=True)
-    key = hub.service.cases.signing_key
-    print(f"server signing key: {b64e(key)} (fingerprint "
-          f"{PublicIdentity(b'', key).fingerprint()})", flush=True)
-    tasks = {"counselor workspace": asyncio.create_task(
-                 serve_workspace(hub, port, extra=ops_handlers(readiness))),
-             "escalation timers": asyncio.create_task(hub.run_timers())}
-    telegram = build_telegram(settings, database, hub, metrics)
-    if telegram is None:
-        print("telegram: disabled (set TELEGRAM_BOT_TOKEN to enable)", flush=True)
-    else:
-        mode = "webhook" if telegram.settings.webhook_url else "long polling"
-        print(f"telegram: {mode} via {telegram.settings.base_url}<token>", flush=True)
-        tasks["telegram"] = asyncio.create_task(telegram.serve())
-    zalo = build_zalo(settings, database, hub, metrics)
-    if zalo is None:
-        print("zalo: disabled (set the ZALO_* variables to enable)", flush=True)
-    else:
-        print(f"zalo: webhook on http://127.0.0.1:{zalo.settings.webhook_port}/zalo/webhook",
-              flush=True)
-        tasks["zalo"] = asyncio.create_task(zalo.serve())
-    return tasks
-
-
-async def _watch_all(supervisor: Supervisor, channels: dict[str, asyncio.Task],
-                     stop: asyncio.Event) -> None:
-    """Watch the services and the channels; a channel that ends is a failure too."""
-    watch = asyncio.ensure_future(supervisor.watch(stop))
-    try:
-        while not watch.done():
-            for name, task in channels.items():
-                if task.done():
-                    error = task.exception() if not task.cancelled() else None
-                    why = type(error).__name__ if error else "it ended"
-                    raise ServiceFailed(f"channel '{name}' stopped unexpectedly ({why})")
-            await asyncio.wait({watch}, timeout=0.5)
-        watch.result()
-    finally:
-        watch.cancel()
-        for task in channels.values():
-            task.cancel()
-        await asyncio.gather(*channels.values(), return_exceptions=True)
-
-
-async def _chat_then_stop(channel: ConsoleChannel, stop: asyncio.Event) -> None:
-    await channel.serve()
-    stop.set()
 
 
 async def _chat(settings: Settings, jsonl: bool) -> int:
@@ -237,9 +91,11 @@ def _evaluate(settings: Settings, cross_validation: bool, json_path: Path | None
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="antam", description="An Tâm chatbot")
     commands = parser.add_subparsers(dest="command", required=True)
-    up = commands.add_parser("up", help="start Rasa, the action server and the channels")
-    up.add_argument("--chat", action="store_true", help="also chat here in the terminal")
-    up.add_argument("--startup-timeout", type=float,
+    start = commands.add_parser("up", help="start Rasa, the action server and the channels")
+    start.add_argument("--chat", action="store_true", help="also chat here in the terminal")
+    start.add_argument("--role", choices=ROLES, default="all",
+                    help="run one part only, so that each can run as several processes")
+    start.add_argument("--startup-timeout", type=float,
                     default=float(os.environ.get("ANTAM_STARTUP_TIMEOUT", "300")))
     chat = commands.add_parser("chat", help="console chat with the running services")
     chat.add_argument("--jsonl", action="store_true", help="one JSON object per line")
@@ -282,7 +138,11 @@ def _server_command(args: argparse.Namespace) -> int:
                        settings.var_dir / "log" / "antam.log" if interactive else None,
                        settings.log_format)
     if args.command == "up":
-        return asyncio.run(_up(settings, args.chat, args.startup_timeout))
+        try:
+            return asyncio.run(up(settings, args.chat, args.startup_timeout, args.role))
+        except ConfigurationError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     if args.command == "chat":
         with contextlib.suppress(KeyboardInterrupt):
             return asyncio.run(_chat(settings, args.jsonl))

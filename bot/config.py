@@ -39,6 +39,12 @@ def _secret(name: str, var_dir: Path, file_name: str) -> str:
     return value
 
 
+def _alphanumeric(text: str, name: str) -> str:
+    if not text.isalnum():
+        raise ValueError(f"{name} must be letters and digits only")
+    return text
+
+
 @dataclass(frozen=True)
 class Settings:
     root: Path
@@ -56,10 +62,26 @@ class Settings:
     log_level: str
     log_format: str = "plain"  # or "json": one object per line, for a log pipeline
     conversation_minutes: float = 30.0  # quiet time after which Rasa forgets a conversation
+    redis_url: str = ""  # shared conversations and locks for several Rasa instances
+    redis_prefix: str = "antam"  # alphanumeric: Rasa's lock store refuses anything else
+    rasa_instances: int = 1
+    rasa_urls_override: tuple[str, ...] = ()  # ANTAM_RASA_URLS: instances on other hosts
+    tracker_key: str = ""  # seals trackers kept in Redis
 
     @property
     def rasa_url(self) -> str:
-        return f"http://127.0.0.1:{self.rasa_port}"
+        return self.rasa_urls[0]
+
+    @property
+    def rasa_urls(self) -> tuple[str, ...]:
+        """Every Rasa instance the bot spreads turns over: instance i listens on
+        ANTAM_RASA_PORT + i, unless ANTAM_RASA_URLS names them."""
+        return self.rasa_urls_override or tuple(
+            f"http://127.0.0.1:{self.rasa_port + i}" for i in range(self.rasa_instances))
+
+    def actions_port_of(self, instance: int) -> int:
+        """Each Rasa instance has its own action server, so neither is a single point."""
+        return self.actions_port + instance
 
     @property
     def actions_url(self) -> str:
@@ -69,6 +91,7 @@ class Settings:
     def from_env(cls) -> Settings:
         root = Path(_env("ANTAM_HOME", str(PROJECT_ROOT)))
         var_dir = private_dir(Path(_env("ANTAM_VAR_DIR", str(root / "var"))))
+        redis_url = _env("REDIS_URL", "")
         return cls(
             root=root,
             var_dir=var_dir,
@@ -86,4 +109,13 @@ class Settings:
             log_format=_env("ANTAM_LOG_FORMAT", "plain"),
             conversation_minutes=_positive(_env("ANTAM_CONVERSATION_MINUTES", "30"),
                                            "ANTAM_CONVERSATION_MINUTES"),
+            redis_url=redis_url,
+            redis_prefix=_alphanumeric(_env("ANTAM_REDIS_PREFIX", "antam"),
+                                       "ANTAM_REDIS_PREFIX"),
+            rasa_instances=int(_positive(_env("ANTAM_RASA_INSTANCES", "1"),
+                                         "ANTAM_RASA_INSTANCES")),
+            rasa_urls_override=tuple(u.strip().rstrip("/") for u in
+                                     _env("ANTAM_RASA_URLS", "").split(",") if u.strip()),
+            tracker_key=(_secret("ANTAM_TRACKER_KEY", var_dir, "tracker.key")
+                         if redis_url else ""),
         )

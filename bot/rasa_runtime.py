@@ -8,11 +8,27 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from bot.config import Settings
 
+# A turn holds its conversation's lock at most this long: when an instance dies mid-turn,
+# another takes the conversation over after this, not after Rasa's default minute.
+TICKET_LOCK_LIFETIME_S = 10
 
-def rasa_env(settings: Settings) -> dict[str, str]:
+
+def redis_env(redis_url: str, prefix: str) -> dict[str, str]:
+    """REDIS_URL split into the fields Rasa's endpoint file takes (redis://[:pw@]host[:port][/db])."""
+    parts = urlsplit(redis_url)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ValueError("REDIS_URL must look like redis://host:6379/0")
+    return {"ANTAM_REDIS_HOST": parts.hostname, "ANTAM_REDIS_PORT": str(parts.port or 6379),
+            "ANTAM_REDIS_DB": parts.path.strip("/") or "0",
+            "ANTAM_REDIS_PASSWORD": unquote(parts.password or ""),
+            "ANTAM_REDIS_PREFIX": prefix}
+
+
+def rasa_env(settings: Settings, instance: int = 0) -> dict[str, str]:
     """Environment for Rasa processes: our code importable, no telemetry, quiet TF."""
     env = dict(os.environ)
     env.update({
@@ -23,10 +39,14 @@ def rasa_env(settings: Settings) -> dict[str, str]:
         "PYTHONWARNINGS": "ignore",
         "SANIC_HOST": "127.0.0.1",  # rasa-sdk binds 0.0.0.0 otherwise
         "ANTAM_CHANNEL_SECRET": settings.channel_secret,
-        "ANTAM_ACTIONS_URL": settings.actions_url,
+        "ANTAM_ACTIONS_URL": f"http://127.0.0.1:{settings.actions_port_of(instance)}/webhook",
         "ANTAM_CONTENT_DIR": str(settings.content_dir),
         "ANTAM_CONVERSATION_MINUTES": str(settings.conversation_minutes),
+        "TICKET_LOCK_LIFETIME": str(TICKET_LOCK_LIFETIME_S),
     })
+    if settings.redis_url:
+        env.update(redis_env(settings.redis_url, settings.redis_prefix))
+        env["ANTAM_TRACKER_KEY"] = settings.tracker_key
     return env
 
 
@@ -41,22 +61,28 @@ def nlu_dir(settings: Settings) -> Path:
     return settings.root / "nlu"
 
 
-def rasa_server_command(settings: Settings) -> list[str]:
+def endpoints_file(settings: Settings) -> Path:
+    """Conversations in this instance's memory, or shared through Redis when REDIS_URL is set."""
+    name = "endpoints-shared.yml" if settings.redis_url else "endpoints.yml"
+    return nlu_dir(settings) / name
+
+
+def rasa_server_command(settings: Settings, instance: int = 0) -> list[str]:
     nlu = nlu_dir(settings)
     return [
         _bin(settings, "rasa"), "run",
-        "--enable-api", "--interface", "127.0.0.1", "--port", str(settings.rasa_port),
+        "--enable-api", "--interface", "127.0.0.1", "--port", str(settings.rasa_port + instance),
         # "=" form: a token may start with "-", which argparse would take for an option.
         f"--auth-token={settings.rasa_token}",
         "--credentials", str(nlu / "credentials.yml"),
-        "--endpoints", str(nlu / "endpoints.yml"),
+        "--endpoints", str(endpoints_file(settings)),
         "--model", str(settings.model_dir),
     ]
 
 
-def action_server_command(settings: Settings) -> list[str]:
+def action_server_command(settings: Settings, instance: int = 0) -> list[str]:
     return [_bin(settings, "python"), "-m", "rasa_sdk",
-            "--actions", "actions", "--port", str(settings.actions_port)]
+            "--actions", "actions", "--port", str(settings.actions_port_of(instance))]
 
 
 def train_command(settings: Settings) -> list[str]:

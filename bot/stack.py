@@ -22,6 +22,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_ports(count: int) -> int:
+    """A base port p with p .. p+count-1 all free (Rasa instance i listens on base + i)."""
+    for _ in range(100):
+        base = free_port()
+        if all(_bindable(base + i) for i in range(1, count)):
+            return base
+    raise RuntimeError(f"found no {count} consecutive free ports")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 @contextmanager
 def private_stack(timeout: float = 300, extra_env: dict[str, str] | None = None,
                   ) -> Iterator[tuple[dict[str, str], float]]:
@@ -29,10 +47,11 @@ def private_stack(timeout: float = 300, extra_env: dict[str, str] | None = None,
 
     ``extra_env`` reaches `antam up` too, e.g. a Telegram token and stand-in URL.
     """
+    instances = int((extra_env or {}).get("ANTAM_RASA_INSTANCES", "1"))
     with tempfile.TemporaryDirectory(prefix="antam-") as var_dir:
-        env = dict(os.environ, ANTAM_VAR_DIR=var_dir, ANTAM_RASA_PORT=str(free_port()),
-                   ANTAM_ACTIONS_PORT=str(free_port()), ANTAM_API_PORT=str(free_port()),
-                   ANTAM_LOG_LEVEL="WARNING")
+        env = dict(os.environ, ANTAM_VAR_DIR=var_dir, ANTAM_RASA_PORT=str(free_ports(instances)),
+                   ANTAM_ACTIONS_PORT=str(free_ports(instances)),
+                   ANTAM_API_PORT=str(free_port()), ANTAM_LOG_LEVEL="WARNING")
         for secret in ("ANTAM_RASA_TOKEN", "ANTAM_CHANNEL_SECRET", "ANTAM_PSEUDONYM_KEY",
                        "DATABASE_URL", "ANTAM_DATA_KEYS", "ANTAM_ADMIN_KEYS"):
             env.pop(secret, None)

@@ -93,7 +93,7 @@ class Supervisor:
                             f"service '{service.name}' did not become healthy within "
                             f"{timeout:.0f} s; see {service.log_path}")
                     await asyncio.sleep(0.5)
-                self._out(f"{service.name}: listening on {service.listen}")
+                self._out(f"{service.name} pid={service.process.pid} {service.listen}")
 
     async def watch(self, stop: asyncio.Event, max_restarts: int = 5,
                     window_s: float = 600.0) -> None:

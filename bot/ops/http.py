@@ -19,7 +19,8 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from tornado.web import RequestHandler
+from tornado.httpserver import HTTPServer
+from tornado.web import Application, RequestHandler
 
 from bot.ops.metrics import Metrics
 
@@ -100,3 +101,13 @@ class MetricsPage(_Ops):
 
 def ops_handlers(readiness: Readiness) -> list[tuple]:
     return [(f"{h.route}$", h, {"readiness": readiness}) for h in (Healthz, Readyz, MetricsPage)]
+
+
+async def serve_ops(readiness: Readiness, port: int, address: str = "127.0.0.1") -> None:
+    """The health pages alone, for a process that serves no API (`antam up --role bot`)."""
+    server = HTTPServer(Application(ops_handlers(readiness)))
+    server.listen(port, address=address)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        server.stop()

@@ -32,8 +32,11 @@ def _participants(stack) -> int:
 
 def test_up_says_where_each_service_listens_then_ready(stack):
     printed = "\n".join(stack.stdout_lines)
-    assert f"actions: listening on http://127.0.0.1:{stack.actions_port}/webhook" in printed
-    assert f"rasa: listening on http://127.0.0.1:{stack.rasa_port}" in printed
+    assert re.search(rf"^actions pid=\d+ http://127.0.0.1:{stack.actions_port}/webhook$",
+                     printed, re.M)
+    assert re.search(rf"^rasa pid=\d+ http://127.0.0.1:{stack.rasa_port} ", printed, re.M)
+    assert re.search(rf"^bot\+api pid={stack.process.pid} http://127.0.0.1:"
+                     rf"{stack.env['ANTAM_API_PORT']}/$", printed, re.M)
     assert f"console: http://127.0.0.1:{stack.env['ANTAM_API_PORT']}/" in printed
     assert stack.stdout_lines[-1] == "ready"
 

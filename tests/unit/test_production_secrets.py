@@ -60,3 +60,43 @@ def test_admin_keys_are_parsed_strictly(spec):
     with pytest.raises(ValueError):
         parse_admin_keys(spec)
     assert parse_admin_keys(b64e(bytes(range(32)))) == (bytes(range(32)),)
+
+
+@pytest.mark.parametrize(("database", "redis", "named"), [
+    ("", "redis://127.0.0.1:6379/0", "DATABASE_URL"),
+    ("sqlite:////tmp/antam.db", "redis://127.0.0.1:6379/0", "DATABASE_URL"),
+    ("postgresql+psycopg://antam@127.0.0.1:5432/test", "", "REDIS_URL"),
+])
+def test_production_refuses_sqlite_or_no_redis_before_anything_starts(
+        database, redis, named, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ANTAM_ENV", "production")
+    monkeypatch.setenv("ANTAM_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("ANTAM_MODEL_DIR", str(tmp_path))
+    for name, value in {**SECRETS, "ANTAM_TRACKER_KEY": "r" * 43}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DATABASE_URL", database)
+    monkeypatch.setenv("REDIS_URL", redis)
+    assert main(["up"]) == 1
+    err = capsys.readouterr().err
+    assert named in err and "production" in err and "Traceback" not in err
+
+
+def test_production_with_redis_needs_the_tracker_key_from_the_environment(
+        tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ANTAM_ENV", "production")
+    monkeypatch.setenv("ANTAM_VAR_DIR", str(tmp_path / "var"))
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.delenv("ANTAM_TRACKER_KEY", raising=False)
+    assert main(["up"]) == 1
+    assert "ANTAM_TRACKER_KEY" in capsys.readouterr().err
+
+
+def test_several_rasa_instances_without_redis_are_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("ANTAM_ENV", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setenv("ANTAM_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("ANTAM_RASA_INSTANCES", "2")
+    assert main(["up"]) == 1
+    assert "needs REDIS_URL" in capsys.readouterr().err

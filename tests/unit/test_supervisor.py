@@ -27,7 +27,8 @@ def test_healthy_services_are_announced_and_stopped(tmp_path):
         asyncio.run(supervisor.wait_healthy(timeout=30))
     finally:
         supervisor.stop(grace=5)
-    assert printed == [f"web: listening on http://127.0.0.1:{port}"]
+    pid = supervisor.services[0].process.pid
+    assert printed == [f"web pid={pid} http://127.0.0.1:{port}"]
     assert supervisor.services[0].process.poll() is not None
 
 
