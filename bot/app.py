@@ -9,8 +9,10 @@ import logging
 from bot.config import Settings
 from bot.core import ConversationCore
 from bot.escalation.desk import CounselorDesk
+from bot.escalation.events import EventBus
 from bot.escalation.hub import EscalationHub
 from bot.escalation.outbox import Outbox
+from bot.escalation.outbox_store import OutboxStore
 from bot.escalation.policy import (
     EscalationPolicy,
     admin_keys_from_env,
@@ -19,6 +21,7 @@ from bot.escalation.policy import (
     signing_key,
 )
 from bot.escalation.service import ServerKeys, build_service
+from bot.handlers.callback_tokens import CallbackTokens
 from bot.handlers.telegram import TelegramChannel, TelegramSettings
 from bot.handlers.zalo import ZaloChannel, ZaloSettings
 from bot.ops.checks import database_check, http_check
@@ -28,6 +31,7 @@ from bot.rasa_client import RasaClient
 from bot.replies import Reply
 from bot.safety import EMBEDDED_EMERGENCY, SafetyNet
 from bot.storage import Database, ExitLog
+from bot.storage.notify import PgNotifier, notifier_for
 from bot.storage.seen import SeenEvents
 from common.content import ContentError, ContentStore, render
 from common.textnorm import load_lexicon
@@ -69,9 +73,14 @@ def build_escalation(settings: Settings, database: Database,
             log.error("message %r unavailable: using the embedded emergency reply", key)
             return EMBEDDED_EMERGENCY
 
-    service = build_service(database, keys or server_keys(settings), admin_keys_from_env(),
-                            EscalationPolicy.from_env())
-    return EscalationHub(service, Outbox(), message, content)
+    keys = keys or server_keys(settings)
+    service = build_service(database, keys, admin_keys_from_env(), EscalationPolicy.from_env())
+    signals = notifier_for(database.url)  # LISTEN/NOTIFY between processes on PostgreSQL
+    outbox = Outbox(OutboxStore(database, keys.data), signals)
+    shared = signals if isinstance(signals, PgNotifier) else None
+    hub = EscalationHub(service, outbox, message, content, EventBus(shared))
+    hub.signals = signals
+    return hub
 
 
 def build_readiness(settings: Settings, database: Database, hub: EscalationHub,
@@ -120,8 +129,10 @@ def build_telegram(settings: Settings, database: Database | None = None,
     if telegram is None:
         return None
     database = database or build_database(settings)
+    seen = SeenEvents(database, dt.timedelta(days=1))  # Telegram redelivers for up to a day
+    tokens = CallbackTokens(settings.pseudonym_key, database)
     return TelegramChannel(build_core(settings, database, hub, metrics), telegram,
-                           ExitLog(database))
+                           ExitLog(database), seen=seen, tokens=tokens)
 
 
 def build_zalo(settings: Settings, database: Database | None = None,

@@ -5,7 +5,9 @@
 - bot: the messenger channels (Telegram, Zalo), spreading turns over the Rasa instances, with
   /healthz, /readyz and /metrics on ANTAM_OPS_PORT.
 - api: the counselors' workspace and API, the escalation timers, and the same health pages.
-- all (default): every part, as `make run` needs.
+- all (default): every part, as `make run` needs. With ANTAM_BOT_WORKERS above 1 the
+  channels run in that many supervised `--role bot` processes sharing the webhook ports
+  (SO_REUSEPORT), and this process serves the API.
 
 Each process is announced on one line, "name pid=N address", then "ready".
 """
@@ -49,7 +51,23 @@ class ConfigurationError(ValueError):
     """Settings that cannot give a working service; the message says what to set."""
 
 
+def bot_workers() -> int:
+    return int(os.environ.get("ANTAM_BOT_WORKERS", "").strip() or 1)
+
+
 def check_settings(settings: Settings, role: str) -> None:
+    workers = bot_workers()
+    if workers < 1:
+        raise ConfigurationError("ANTAM_BOT_WORKERS must be 1 or more")
+    if workers > 1 and role == "all":
+        if not settings.database_url.startswith("postgresql"):
+            raise ConfigurationError(
+                f"ANTAM_BOT_WORKERS={workers} needs DATABASE_URL on PostgreSQL: the workers "
+                "share updates, buttons and the outbox there")
+        if os.environ.get("TELEGRAM_BOT_TOKEN") and not os.environ.get("TELEGRAM_WEBHOOK_URL"):
+            raise ConfigurationError(
+                f"ANTAM_BOT_WORKERS={workers} needs Telegram in webhook mode "
+                "(TELEGRAM_WEBHOOK_URL): only one process may poll for updates")
     if settings.rasa_instances > 1 and not settings.redis_url and role in ("all", "rasa"):
         raise ConfigurationError(
             f"ANTAM_RASA_INSTANCES={settings.rasa_instances} needs REDIS_URL: the instances "
@@ -92,6 +110,20 @@ def services(settings: Settings, role: str) -> list[Service]:
     return found
 
 
+def worker_services(settings: Settings, count: int) -> list[Service]:
+    """Bot workers, each `antam up --role bot` with health pages on ANTAM_OPS_PORT + i."""
+    found = []
+    for i in range(count):
+        port = ops_port() + i
+        env = dict(os.environ, ANTAM_OPS_PORT=str(port))
+        found.append(Service(f"bot-{i + 1}", [sys.executable, "-m", "bot.cli", "up", "--role",
+                                              "bot"],
+                             health_url=f"http://127.0.0.1:{port}/healthz",
+                             listen=f"http://127.0.0.1:{port}/healthz", env=env,
+                             cwd=settings.root))
+    return found
+
+
 async def warm_up(settings: Settings) -> None:
     """One throwaway turn per instance so the first real user does not pay for warm-up."""
     for url in settings.rasa_urls:
@@ -124,7 +156,10 @@ async def up(settings: Settings, chat: bool, startup_timeout: float, role: str =
     if role in ("all", "rasa") and not (settings.model_dir / MODEL_NAME).exists():
         print(f"no trained model in {settings.model_dir}: run `make train`", file=sys.stderr)
         return 1
-    supervisor = Supervisor(services(settings, role), settings.var_dir / "log")
+    database = build_database(settings) if keys is not None else None  # before any worker
+    workers = bot_workers() if role == "all" else 1
+    extra = worker_services(settings, workers) if workers > 1 else []
+    supervisor = Supervisor(services(settings, role) + extra, settings.var_dir / "log")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -134,13 +169,11 @@ async def up(settings: Settings, chat: bool, startup_timeout: float, role: str =
         if not await until_stopped(stop, supervisor.wait_healthy(startup_timeout)):
             return 0
         tasks: dict[str, asyncio.Task] = {}
-        database = None
-        if keys is not None:
+        if database is not None:
             if role == "all":
                 await warm_up(settings)
-            database = build_database(settings)
             hub = build_escalation(settings, database, keys)
-            tasks = start_parts(settings, database, hub, role)
+            tasks = start_parts(settings, database, hub, role, channels_here=workers == 1)
         print("ready", flush=True)
         if chat and database is not None:
             channel = ConsoleChannel(build_core(settings, database, hub))
@@ -156,23 +189,25 @@ async def up(settings: Settings, chat: bool, startup_timeout: float, role: str =
 
 
 def start_parts(settings: Settings, database: Database, hub: EscalationHub,
-                role: str) -> dict[str, asyncio.Task]:
+                role: str, channels_here: bool = True) -> dict[str, asyncio.Task]:
     """This process's own parts, each as a task: the channels, the API, or both."""
     metrics = Metrics()
     readiness = build_readiness(settings, database, hub, metrics)
-    tasks: dict[str, asyncio.Task] = {}
+    channels = role == "bot" or (role == "all" and channels_here)
+    tasks = {name: asyncio.create_task(work) for name, work in hub.background(
+        timers=role in ("all", "api"), deliver=channels).items()}
     if role in ("all", "api"):
-        tasks.update(_start_api(hub, readiness, "bot+api" if role == "all" else "api"))
+        tasks.update(_start_api(hub, readiness, "bot+api" if channels else "api"))
     else:
-        port = ops_port(settings)
+        port = ops_port()
         print(f"bot pid={os.getpid()} http://127.0.0.1:{port}/healthz", flush=True)
         tasks["health pages"] = asyncio.create_task(serve_ops(readiness, port))
-    if role in ("all", "bot"):
+    if channels:
         tasks.update(_start_channels(settings, database, hub, metrics))
     return tasks
 
 
-def ops_port(settings: Settings) -> int:
+def ops_port() -> int:
     return int(os.environ.get("ANTAM_OPS_PORT", "").strip() or 8789)
 
 
@@ -188,8 +223,7 @@ def _start_api(hub: EscalationHub, readiness, name: str) -> dict[str, asyncio.Ta
     print(f"server signing key: {b64e(key)} (fingerprint "
           f"{PublicIdentity(b'', key).fingerprint()})", flush=True)
     return {"counselor workspace": asyncio.create_task(
-                serve_workspace(hub, port, extra=ops_handlers(readiness))),
-            "escalation timers": asyncio.create_task(hub.run_timers())}
+                serve_workspace(hub, port, extra=ops_handlers(readiness)))}
 
 
 def _start_channels(settings: Settings, database: Database, hub: EscalationHub,

@@ -2,19 +2,26 @@
 
 The hub publishes an event after each change; each live connection (bot/workspace/live.py)
 receives the ones its reader may see and fetches what changed, sealed, through the API.
-In one process this is a set of queues; several processes will publish through the
-database or Redis instead, behind the same two methods.
+In one process this is a set of queues. With a notifier (PostgreSQL LISTEN/NOTIFY), events
+also go to the other processes: a case a user opens through one bot worker reaches the
+workspace served by another process at once. After a lost signal connection every page is
+told to refetch the queue.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import secrets
 from dataclasses import asdict, dataclass
+
+from bot.storage.notify import RESYNC, LocalNotifier
 
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 200
+CHANNEL = "antam_events"
 
 
 @dataclass(frozen=True)
@@ -35,8 +42,12 @@ class Event:
 
 
 class EventBus:
-    def __init__(self) -> None:
+    def __init__(self, notifier: LocalNotifier | None = None) -> None:
         self._queues: set[asyncio.Queue] = set()
+        self._notifier = notifier  # None: this process is the whole service
+        self._remote = notifier.subscribe(CHANNEL) if notifier else None
+        self._origin = secrets.token_hex(8)  # our own events come back: skip them
+        self._sending: set[asyncio.Task] = set()
 
     def subscribe(self) -> asyncio.Queue:
         queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
@@ -47,6 +58,30 @@ class EventBus:
         self._queues.discard(queue)
 
     def publish(self, *events: Event) -> None:
+        self._fan_out(events)
+        if self._notifier is not None and events:
+            payload = json.dumps({"from": self._origin, "events": [e.as_json() for e in events]})
+            task = asyncio.get_running_loop().create_task(self._notifier.notify(CHANNEL, payload))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def run(self) -> None:
+        """Pass other processes' events to this process's pages, until cancelled."""
+        if self._remote is None:
+            await asyncio.Event().wait()  # nothing comes from elsewhere
+        while True:
+            payload = await self._remote.get()
+            if payload == RESYNC:
+                self._fan_out((Event("queue", None, "resync"),))
+                continue
+            try:
+                doc = json.loads(payload)
+                if doc.get("from") != self._origin:
+                    self._fan_out(tuple(Event(**e) for e in doc.get("events") or ()))
+            except (ValueError, TypeError):
+                log.warning("ignored a malformed event signal")
+
+    def _fan_out(self, events: tuple[Event, ...]) -> None:
         for queue in list(self._queues):
             for event in events:
                 try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from functools import partial
 from typing import Any
 
@@ -22,6 +22,7 @@ from bot.escalation.service import EscalationService
 from bot.escalation.views import CaseView, Principal, Ticket, UserRoute
 from bot.escalation.wrapup import WrapUp
 from bot.replies import Reply
+from bot.storage.notify import LocalNotifier
 from common.content import ContentStore
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,13 @@ def _fill(reply: Reply, **values: Any) -> Reply:
 
 class EscalationHub:
     def __init__(self, service: EscalationService, outbox: Outbox, render: Render,
-                 content: ContentStore | None = None):
+                 content: ContentStore | None = None, events: EventBus | None = None):
         self.service = service
         self.outbox = outbox
         self._render = render
         self.content = content  # canned replies and the referral directory, for staff
-        self.events = EventBus()  # what changed, for open workspaces: never content
+        self.events = events or EventBus()  # what changed, for open workspaces: never content
+        self.signals: LocalNotifier = LocalNotifier()  # between processes (bot/app.py sets it)
 
     async def run(self, method: Callable, *args: Any, **kwargs: Any) -> Any:
         """A service call on a worker thread (the service is synchronous)."""
@@ -215,6 +217,18 @@ class EscalationHub:
         purged = await self.run(self.service.retention.purge)
         if purged:
             log.info("retention: purged %d cases", purged)
+
+    def background(self, timers: bool, deliver: bool) -> dict[str, Coroutine]:
+        """What this process runs beside its requests: signals between processes, other
+        processes' events for its pages, the escalation timers (one process: the API), and
+        the outbox (processes that serve a messenger channel)."""
+        work: dict[str, Coroutine] = {"signals": self.signals.run(),
+                                      "live events": self.events.run()}
+        if timers:
+            work["escalation timers"] = self.run_timers()
+        if deliver:
+            work["outbox"] = self.outbox.run()
+        return work
 
     async def run_timers(self, every_s: float = 20.0) -> None:
         """Until cancelled; a failing tick is logged and retried on the next one."""

@@ -223,3 +223,20 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(32))
     case_code: Mapped[str | None] = mapped_column(String(16), index=True)
     detail: Mapped[str | None] = mapped_column(String(64))  # e.g. an outcome name
+
+
+class OutboxMessage(Base):
+    """A message accepted for delivery outside a user's turn, until a process that serves
+    its channel has sent it: a worker that dies after accepting it loses nothing. Address and
+    text are sealed under a data key of the row's own, wrapped by the environment's key."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    channel: Mapped[str] = mapped_column(String(16), index=True)  # "telegram", "zalo"
+    wrapped: Mapped[str] = mapped_column(String(200))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)  # claimable from then
+    attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -45,6 +45,7 @@ from bot.handlers.pacing import ChatPacer
 from bot.handlers.telegram_webhook import serve_webhook
 from bot.replies import Reply, TurnResult
 from bot.storage import ExitLog
+from bot.storage.seen import SeenEvents
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class TelegramSettings:
     webhook_secret: str = ""
     webhook_port: int = 8443
     poll_timeout: int = 30
+    update_lease_s: float = 30.0  # how long a worker holds an update it is answering
 
     @classmethod
     def from_env(cls) -> TelegramSettings | None:
@@ -81,6 +83,7 @@ class TelegramSettings:
             webhook_secret=os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
             webhook_port=int(os.environ.get("TELEGRAM_WEBHOOK_PORT", "8443")),
             poll_timeout=int(os.environ.get("TELEGRAM_POLL_TIMEOUT", "30")),
+            update_lease_s=float(os.environ.get("TELEGRAM_UPDATE_LEASE_S", "").strip() or 30),
         )
 
 
@@ -88,11 +91,13 @@ class TelegramChannel(Channel):
     name = "telegram"
 
     def __init__(self, core: ConversationCore, settings: TelegramSettings, exits: ExitLog,
-                 pacer: ChatPacer | None = None):
+                 pacer: ChatPacer | None = None, seen: SeenEvents | None = None,
+                 tokens: CallbackTokens | None = None):
         super().__init__(core)
         self.settings = settings
         self._exits = exits
-        self._tokens = CallbackTokens()
+        self._seen = seen  # webhook updates claimed once across workers
+        self._tokens = tokens or CallbackTokens()
         self._pacer = pacer or ChatPacer()
         # Updates run concurrently across chats but in order within a chat.
         self._chat_locks: dict[int, asyncio.Lock] = {}
@@ -137,7 +142,7 @@ class TelegramChannel(Channel):
             flusher = asyncio.create_task(self._flush_exit_log())
             try:
                 if self.settings.webhook_url:
-                    await serve_webhook(self.application, self.settings)
+                    await serve_webhook(self.application, self.settings, self._seen)
                 else:
                     await self.application.updater.start_polling(
                         timeout=self.settings.poll_timeout, drop_pending_updates=False)
@@ -196,7 +201,7 @@ class TelegramChannel(Channel):
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         await query.answer()  # every callback query is answered, or the button spins
-        payload = self._tokens.redeem(query.data)
+        payload = await self._tokens.redeem(query.data)
         if query.message is None or query.message.chat.type != ChatType.PRIVATE:
             return
         if payload is None:
@@ -262,6 +267,7 @@ class TelegramChannel(Channel):
             markup = InlineKeyboardMarkup(
                 [[InlineKeyboardButton(b.title, callback_data=self._tokens.issue(b.payload))]
                  for b in reply.buttons])
+            await self._tokens.save()  # before the user can press one, on any worker
         sent = await self.application.bot.send_message(chat_id, reply.text, reply_markup=markup,
                                                        disable_notification=silent)
         if remember_for is not None:

@@ -3,11 +3,18 @@
 PTB's built-in webhook server compares X-Telegram-Bot-Api-Secret-Token with
 ``!=``; this small Tornado app uses ``hmac.compare_digest`` and then feeds the
 update to the same Application as long polling does.
+
+With several bot workers on one port (SO_REUSEPORT), each update is claimed in the
+database before it is handled and acknowledged only after: a redelivery while another
+worker handles it gets 503 (Telegram tries again), one already handled gets 200 and is
+dropped, and the update of a worker that died is taken by the next delivery once the
+claim's lease runs out (bot/storage/seen.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hmac
 import json
 import logging
@@ -22,6 +29,7 @@ if TYPE_CHECKING:
     from telegram.ext import Application
 
     from bot.handlers.telegram import TelegramSettings
+    from bot.storage.seen import SeenEvents
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -29,10 +37,13 @@ PATH = "/telegram/webhook"
 
 
 class _UpdateHandler(RequestHandler):
-    def initialize(self, ptb_app: Application, secret: str) -> None:
+    def initialize(self, ptb_app: Application, secret: str, seen: SeenEvents | None,
+                   lease: dt.timedelta) -> None:
         # Not "application": Tornado's RequestHandler already takes that argument.
         self._application = ptb_app
         self._secret = secret.encode()
+        self._seen = seen
+        self._lease = lease
 
     async def post(self) -> None:
         given = self.request.headers.get(SECRET_HEADER, "").encode()
@@ -41,23 +52,51 @@ class _UpdateHandler(RequestHandler):
             return
         try:
             data = json.loads(self.request.body)
-        except ValueError:
+            update = Update.de_json(data, self._application.bot)
+        except (ValueError, TypeError, KeyError):
+            log.warning("telegram webhook: refused a malformed update")
             self.set_status(400)
             return
-        await self._application.update_queue.put(Update.de_json(data, self._application.bot))
-        self.set_status(200)
+        if self._seen is None:  # one worker: acknowledge at once, handle from the queue
+            await self._application.update_queue.put(update)
+            self.set_status(200)
+            return
+        await self._handle_once(update)
+
+    async def _handle_once(self, update: Update) -> None:
+        event_id = str(update.update_id)
+        try:
+            state = await asyncio.to_thread(self._seen.claim, "telegram", event_id,
+                                            self._lease)
+        except Exception as error:  # the database is away: Telegram will redeliver
+            log.error("telegram webhook: cannot claim an update (%s)", type(error).__name__)
+            self.set_status(503)
+            return
+        if state == "busy":
+            self.set_status(503)  # another worker is answering it
+            return
+        if state == "new":
+            await self._application.process_update(update)
+            await asyncio.to_thread(self._seen.finish, "telegram", event_id)
+        self.set_status(200)  # handled now, or a duplicate of one handled before
 
 
-def webhook_app(application: Application, secret: str) -> TornadoApp:
+def webhook_app(application: Application, secret: str, seen: SeenEvents | None = None,
+                lease: dt.timedelta = dt.timedelta(seconds=30)) -> TornadoApp:
     if not secret:
         raise ValueError("webhook mode needs TELEGRAM_WEBHOOK_SECRET")
-    return TornadoApp([(PATH, _UpdateHandler, {"ptb_app": application, "secret": secret})])
+    return TornadoApp([(PATH, _UpdateHandler, {"ptb_app": application, "secret": secret,
+                                               "seen": seen, "lease": lease})])
 
 
-async def serve_webhook(application: Application, settings: TelegramSettings) -> None:
-    """Register the webhook with Telegram and serve it until cancelled."""
-    server = HTTPServer(webhook_app(application, settings.webhook_secret))
-    server.listen(settings.webhook_port, address="127.0.0.1")  # behind a TLS reverse proxy
+async def serve_webhook(application: Application, settings: TelegramSettings,
+                        seen: SeenEvents | None = None) -> None:
+    """Register the webhook with Telegram and serve it until cancelled. Several workers
+    may listen on the same port (SO_REUSEPORT): the kernel spreads the connections."""
+    lease = dt.timedelta(seconds=settings.update_lease_s)
+    server = HTTPServer(webhook_app(application, settings.webhook_secret, seen, lease))
+    server.listen(settings.webhook_port, address="127.0.0.1",  # behind a TLS reverse proxy
+                  reuse_port=True)
     await application.bot.set_webhook(settings.webhook_url,
                                       secret_token=settings.webhook_secret)
     log.info("telegram webhook listening on 127.0.0.1:%d%s", settings.webhook_port, PATH)

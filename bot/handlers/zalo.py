@@ -94,7 +94,8 @@ class ZaloChannel(Channel):
         if self.core.outbox is not None:
             self.core.outbox.register(self.name, self._relay)
         server = HTTPServer(TornadoApp([(PATH, _WebhookHandler, {"channel": self})]))
-        server.listen(self.settings.webhook_port, address="127.0.0.1")  # behind TLS proxy
+        # Several workers may share the port (SO_REUSEPORT); the kernel spreads connections.
+        server.listen(self.settings.webhook_port, address="127.0.0.1", reuse_port=True)
         try:
             await asyncio.Event().wait()
         finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Integer, String
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Integer, String, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -53,10 +53,23 @@ class ExitMessage(Base):
 
 
 class SeenEvent(Base):
-    """An incoming event already handled (a Zalo message id, hashed), kept for the replay
-    window so a replay is refused even after a restart."""
+    """An incoming event already handled (a Zalo message id, a Telegram update id, hashed),
+    kept for the replay window so a replay is refused even after a restart. ``done`` is
+    False while a worker holds it: if that worker dies, the claim expires and another
+    worker takes the redelivered event."""
 
     __tablename__ = "seen_events"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    done: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class ButtonPayload(Base):
+    """What a Telegram button does, behind the opaque token Telegram sees, so that any
+    worker can answer a button another worker sent. Nothing here names a person."""
+
+    __tablename__ = "button_payloads"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    payload: Mapped[str] = mapped_column(String(512))

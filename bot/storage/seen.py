@@ -1,11 +1,18 @@
 """Events already handled, kept for a replay window in the database so that a replayed
-webhook is refused even after a restart (and, with PostgreSQL, by every worker)."""
+webhook is refused even after a restart (and, with PostgreSQL, by every worker).
+
+``claim``/``finish`` serve a platform that redelivers what was not acknowledged (Telegram):
+the worker that claims an event holds it for a lease while it answers; a redelivery
+meanwhile is "busy" (answer 503 so the platform tries again later); once finished it is
+"done" for the window; and if the worker died, its lease runs out and the next delivery
+is claimed afresh. Each update is processed once, and none is lost with a worker."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 from collections.abc import Callable
+from typing import Literal
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +35,7 @@ class SeenEvents:
     def first_time(self, channel: str, event_id: str) -> bool:
         """True once per (channel, id) within the window (blocking: call off the loop).
         Only a hash is kept: the id says nothing about anyone."""
-        key = hashlib.sha256(f"{channel}\0{event_id}".encode()).hexdigest()
+        key = _key(channel, event_id)
         now = self._clock()
         try:
             with self._db.session() as session, session.begin():
@@ -37,3 +44,31 @@ class SeenEvents:
         except IntegrityError:
             return False
         return True
+
+    def claim(self, channel: str, event_id: str,
+              lease: dt.timedelta) -> Literal["new", "busy", "done"]:
+        """Take the event for ``lease`` unless another worker holds it or it was handled."""
+        key = _key(channel, event_id)
+        now = self._clock()
+        try:
+            with self._db.session() as session, session.begin():
+                session.execute(delete(SeenEvent).where(SeenEvent.expires_at < now))
+                row = session.get(SeenEvent, key)
+                if row is not None:
+                    return "done" if row.done else "busy"
+                session.add(SeenEvent(key=key, expires_at=now + lease, done=False))
+        except IntegrityError:  # another worker claimed it at the same moment
+            return "busy"
+        return "new"
+
+    def finish(self, channel: str, event_id: str) -> None:
+        """Handled: refuse redeliveries for the rest of the window."""
+        with self._db.session() as session, session.begin():
+            row = session.get(SeenEvent, _key(channel, event_id))
+            if row is not None:
+                row.done = True
+                row.expires_at = self._clock() + self._ttl
+
+
+def _key(channel: str, event_id: str) -> str:
+    return hashlib.sha256(f"{channel}\0{event_id}".encode()).hexdigest()

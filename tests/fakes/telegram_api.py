@@ -5,7 +5,11 @@ under test keeps its real request encoding, JSON parsing and error mapping; only
 is replaced. Behaviour follows https://core.telegram.org/bots/api where tests can notice it
 (shared message_id sequence per chat, 48 h delete window, "message is not modified", 429s).
 
-Not simulated: webhook delivery, entity/markup parsing of ``parse_mode`` text, bot permissions
+Webhook delivery: after setWebhook, each new update is POSTed to the webhook with its secret
+header, on a thread of its own (Telegram, too, keeps several connections open), and retried
+with back-off until a 2xx answer, as Telegram retries an update that was not acknowledged.
+
+Not simulated: entity/markup parsing of ``parse_mode`` text, bot permissions
 in groups, and the many methods that fall back to ``{"ok": true, "result": true}``.
 """
 
@@ -18,6 +22,8 @@ import json
 import re
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -379,6 +385,8 @@ class TelegramStandIn:
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         self._failures: dict[str, list[tuple[int, JSON]]] = {}
         self._webhook_url = ""
+        self._webhook_secret = ""
+        self.webhook_attempts: dict[int, int] = {}  # update id -> POSTs it took
         self._ids = itertools.count(1)
 
     # ----------------------------------------------------------------- failure injection
@@ -482,6 +490,7 @@ class TelegramStandIn:
 
     def _set_webhook(self, params: JSON) -> bool:
         self._webhook_url = str(params.get("url") or "")
+        self._webhook_secret = str(params.get("secret_token") or "")
         self._drop_pending(params)
         return True
 
@@ -586,9 +595,34 @@ class TelegramStandIn:
     def _queue(self, kind: str, payload: JSON) -> JSON:
         update = {"update_id": self._next_update_id, kind: copy.deepcopy(payload)}
         self._next_update_id += 1
-        self._updates.append(update)
+        if self._webhook_url:
+            threading.Thread(target=self._post_to_webhook, args=(copy.deepcopy(update),),
+                             daemon=True).start()
+        else:
+            self._updates.append(update)
         self._cond.notify_all()
         return copy.deepcopy(update)
+
+    def _post_to_webhook(self, update: JSON) -> None:
+        """POST one update to the webhook until it is acknowledged (or the stand-in stops)."""
+        body = json.dumps(update).encode()
+        delay, attempts = 0.1, 0
+        while not self._stopping:
+            attempts += 1
+            request = urllib.request.Request(
+                self._webhook_url, data=body, method="POST",
+                headers={"Content-Type": "application/json",
+                         "X-Telegram-Bot-Api-Secret-Token": self._webhook_secret})
+            try:
+                with urllib.request.urlopen(request, timeout=60) as answer:
+                    if 200 <= answer.status < 300:
+                        break
+            except (OSError, urllib.error.URLError):
+                pass  # refused, reset, 4xx/5xx: Telegram tries again later
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        with self._cond:
+            self.webhook_attempts[update["update_id"]] = attempts
 
     # ----------------------------------------------------------------- sending
 
