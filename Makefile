@@ -67,6 +67,9 @@ bench: setup train
 	$(VENV)/bin/python bench/workspace.py
 	$(RASA_VENV)/bin/python bench/entry_matcher.py
 	$(RASA_VENV)/bin/python bench/crisis_thresholds.py
+	$(RASA_VENV)/bin/python bench/profile_turn.py
+	$(VENV)/bin/python bench/scaling.py
+	$(VENV)/bin/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) nlu/models web/node_modules web/dist

@@ -103,6 +103,7 @@ def build_readiness(settings: Settings, database: Database, hub: EscalationHub,
         waiting, oldest_s = await asyncio.to_thread(hub.service.cases.waiting_summary)
         metrics.waiting_cases.set(waiting)
         metrics.oldest_wait.set(oldest_s)
+        metrics.outbox_depth.set(await hub.outbox.depth())
     return Readiness(parts, metrics, refresh=queue)
 
 

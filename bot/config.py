@@ -39,6 +39,12 @@ def _secret(name: str, var_dir: Path, file_name: str) -> str:
     return value
 
 
+def bind_address() -> str:
+    """Where servers listen: loopback (default, behind a reverse proxy on the same host), or
+    ANTAM_BIND=0.0.0.0 inside a container whose network only the proxy and peers reach."""
+    return _env("ANTAM_BIND", "127.0.0.1")
+
+
 def _alphanumeric(text: str, name: str) -> str:
     if not text.isalnum():
         raise ValueError(f"{name} must be letters and digits only")

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from bot.config import Settings
+from bot.config import Settings, bind_address
 
 # A turn holds its conversation's lock at most this long: when an instance dies mid-turn,
 # another takes the conversation over after this, not after Rasa's default minute.
@@ -37,9 +37,11 @@ def rasa_env(settings: Settings, instance: int = 0) -> dict[str, str]:
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "PYTHONWARNINGS": "ignore",
-        "SANIC_HOST": "127.0.0.1",  # rasa-sdk binds 0.0.0.0 otherwise
+        "SANIC_HOST": bind_address(),  # rasa-sdk binds 0.0.0.0 otherwise
         "ANTAM_CHANNEL_SECRET": settings.channel_secret,
-        "ANTAM_ACTIONS_URL": f"http://127.0.0.1:{settings.actions_port_of(instance)}/webhook",
+        # Its own action server; in a container set, another container's (deploy/).
+        "ANTAM_ACTIONS_URL": os.environ.get("ANTAM_ACTIONS_URL", "").strip()
+        or f"http://127.0.0.1:{settings.actions_port_of(instance)}/webhook",
         "ANTAM_CONTENT_DIR": str(settings.content_dir),
         "ANTAM_CONVERSATION_MINUTES": str(settings.conversation_minutes),
         "TICKET_LOCK_LIFETIME": str(TICKET_LOCK_LIFETIME_S),
@@ -71,7 +73,7 @@ def rasa_server_command(settings: Settings, instance: int = 0) -> list[str]:
     nlu = nlu_dir(settings)
     return [
         _bin(settings, "rasa"), "run",
-        "--enable-api", "--interface", "127.0.0.1", "--port", str(settings.rasa_port + instance),
+        "--enable-api", "--interface", bind_address(), "--port", str(settings.rasa_port + instance),
         # "=" form: a token may start with "-", which argparse would take for an option.
         f"--auth-token={settings.rasa_token}",
         "--credentials", str(nlu / "credentials.yml"),

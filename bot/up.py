@@ -19,7 +19,10 @@ import contextlib
 import os
 import signal
 import sys
+import time
 import uuid
+
+from sqlalchemy.exc import OperationalError
 
 from bot.app import (
     build_core,
@@ -31,7 +34,7 @@ from bot.app import (
     instance_name,
     server_keys,
 )
-from bot.config import Settings
+from bot.config import Settings, bind_address
 from bot.escalation.crypto import PublicIdentity, b64e
 from bot.escalation.hub import EscalationHub
 from bot.handlers.console import ConsoleChannel
@@ -124,6 +127,32 @@ def worker_services(settings: Settings, count: int) -> list[Service]:
     return found
 
 
+async def wait_for_database(settings: Settings, timeout: float,
+                            clock=time.monotonic) -> Database | None:
+    """The migrated database, waiting for it while it starts: one line when it is not
+    there, another when it comes, and a clear refusal (not a crash loop) after ``timeout``."""
+    deadline, delay, said = clock() + timeout, 0.5, False
+    while True:
+        try:
+            database = await asyncio.to_thread(build_database, settings)
+        except OperationalError as error:
+            if clock() > deadline:
+                print(f"error: the database stayed unreachable for {timeout:.0f} s "
+                      f"({type(error.orig).__name__}); check DATABASE_URL", file=sys.stderr,
+                      flush=True)
+                return None
+            if not said:
+                print("the database is unreachable: waiting for it (check DATABASE_URL)",
+                      file=sys.stderr, flush=True)
+                said = True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            continue
+        if said:
+            print("the database is reachable", file=sys.stderr, flush=True)
+        return database
+
+
 async def warm_up(settings: Settings) -> None:
     """One throwaway turn per instance so the first real user does not pay for warm-up."""
     for url in settings.rasa_urls:
@@ -156,7 +185,11 @@ async def up(settings: Settings, chat: bool, startup_timeout: float, role: str =
     if role in ("all", "rasa") and not (settings.model_dir / MODEL_NAME).exists():
         print(f"no trained model in {settings.model_dir}: run `make train`", file=sys.stderr)
         return 1
-    database = build_database(settings) if keys is not None else None  # before any worker
+    database = None
+    if keys is not None:  # migrated before any worker starts
+        database = await wait_for_database(settings, startup_timeout)
+        if database is None:
+            return 1
     workers = bot_workers() if role == "all" else 1
     extra = worker_services(settings, workers) if workers > 1 else []
     supervisor = Supervisor(services(settings, role) + extra, settings.var_dir / "log")
@@ -201,7 +234,7 @@ def start_parts(settings: Settings, database: Database, hub: EscalationHub,
     else:
         port = ops_port()
         print(f"bot pid={os.getpid()} http://127.0.0.1:{port}/healthz", flush=True)
-        tasks["health pages"] = asyncio.create_task(serve_ops(readiness, port))
+        tasks["health pages"] = asyncio.create_task(serve_ops(readiness, port, bind_address()))
     if channels:
         tasks.update(_start_channels(settings, database, hub, metrics))
     return tasks
@@ -223,7 +256,7 @@ def _start_api(hub: EscalationHub, readiness, name: str) -> dict[str, asyncio.Ta
     print(f"server signing key: {b64e(key)} (fingerprint "
           f"{PublicIdentity(b'', key).fingerprint()})", flush=True)
     return {"counselor workspace": asyncio.create_task(
-                serve_workspace(hub, port, extra=ops_handlers(readiness)))}
+                serve_workspace(hub, port, bind_address(), extra=ops_handlers(readiness)))}
 
 
 def _start_channels(settings: Settings, database: Database, hub: EscalationHub,

@@ -18,6 +18,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+import nlu.speedups  # noqa: F401  (patches Rasa once it is loaded: see that module)
+
 log = logging.getLogger(__name__)
 
 

@@ -25,6 +25,8 @@ from tornado.httpserver import HTTPServer
 from tornado.web import Application as TornadoApp
 from tornado.web import RequestHandler
 
+from bot.config import bind_address
+
 if TYPE_CHECKING:
     from telegram.ext import Application
 
@@ -52,8 +54,10 @@ class _UpdateHandler(RequestHandler):
             return
         try:
             data = json.loads(self.request.body)
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("not an update")
             update = Update.de_json(data, self._application.bot)
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):
             log.warning("telegram webhook: refused a malformed update")
             self.set_status(400)
             return
@@ -95,11 +99,12 @@ async def serve_webhook(application: Application, settings: TelegramSettings,
     may listen on the same port (SO_REUSEPORT): the kernel spreads the connections."""
     lease = dt.timedelta(seconds=settings.update_lease_s)
     server = HTTPServer(webhook_app(application, settings.webhook_secret, seen, lease))
-    server.listen(settings.webhook_port, address="127.0.0.1",  # behind a TLS reverse proxy
+    server.listen(settings.webhook_port, address=bind_address(),  # behind a TLS reverse proxy
                   reuse_port=True)
     await application.bot.set_webhook(settings.webhook_url,
                                       secret_token=settings.webhook_secret)
-    log.info("telegram webhook listening on 127.0.0.1:%d%s", settings.webhook_port, PATH)
+    log.info("telegram webhook listening on %s:%d%s", bind_address(), settings.webhook_port,
+             PATH)
     try:
         await asyncio.Event().wait()
     finally:

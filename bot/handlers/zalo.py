@@ -29,6 +29,7 @@ from tornado.web import Application as TornadoApp
 from tornado.web import RequestHandler
 
 from bot.commands import command_for
+from bot.config import bind_address
 from bot.core import ConversationCore, IncomingMessage
 from bot.handlers.base import Channel
 from bot.handlers.zalo_api import Tokens, TokenStore, ZaloClient, ZaloError
@@ -95,7 +96,7 @@ class ZaloChannel(Channel):
             self.core.outbox.register(self.name, self._relay)
         server = HTTPServer(TornadoApp([(PATH, _WebhookHandler, {"channel": self})]))
         # Several workers may share the port (SO_REUSEPORT); the kernel spreads connections.
-        server.listen(self.settings.webhook_port, address="127.0.0.1", reuse_port=True)
+        server.listen(self.settings.webhook_port, address=bind_address(), reuse_port=True)
         try:
             await asyncio.Event().wait()
         finally:
@@ -110,21 +111,25 @@ class ZaloChannel(Channel):
         try:
             event = json.loads(body)
             timestamp = str(event["timestamp"])
+            sent_ms = int(timestamp)
         except (ValueError, KeyError, TypeError):
             return None
         given = header.removeprefix("mac=").strip()
         expected = signature(self.settings.app_id, body, timestamp, self.settings.oa_secret_key)
         if not hmac.compare_digest(given.encode(), expected.encode()):
             return None
-        age_s = abs(time.time() - int(timestamp) / 1000)
+        age_s = abs(time.time() - sent_ms / 1000)
         return event if age_s <= self.settings.max_skew_s else None
 
     # --- conversation -------------------------------------------------------------
 
     async def handle_event(self, event: dict) -> None:
         name = event.get("event_name", "")
-        sender = str((event.get("sender") or {}).get("id", ""))
-        msg_id = str((event.get("message") or {}).get("msg_id", ""))
+        sender_doc, message = event.get("sender"), event.get("message")
+        if not isinstance(sender_doc, dict) or not isinstance(message, dict):
+            return  # not a user message (or not one Zalo would send)
+        sender = str(sender_doc.get("id", ""))
+        msg_id = str(message.get("msg_id", ""))
         if not sender or not msg_id:
             return  # not a user message
         if not await asyncio.to_thread(self._seen.first_time, self.name, msg_id):
@@ -132,7 +137,7 @@ class ZaloChannel(Channel):
         if name in NON_TEXT_EVENTS:
             await self._send(sender, self.core.render("non_text"))
         elif name == "user_send_text":
-            await self._converse(sender, str(event["message"].get("text", "")))
+            await self._converse(sender, str(message.get("text", "")))
 
     async def _converse(self, sender: str, text: str) -> None:
         pseudonym = self.core.pseudonym(self.name, sender)

@@ -39,6 +39,9 @@ class Metrics:
                                 ["service"], registry=r)
         self.waiting_cases = Gauge("antam_escalations_waiting",
                                    "Escalated cases no counselor has claimed yet", registry=r)
+        self.outbox_depth = Gauge("antam_outbox_depth",
+                                  "Messages accepted for delivery outside a turn, not yet sent",
+                                  registry=r)
         self.oldest_wait = Gauge("antam_escalation_oldest_wait_seconds",
                                  "How long the longest-waiting unclaimed case has waited",
                                  registry=r)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +66,13 @@ class _Reader:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.references: list[tuple[str, str, str, str]] = []  # file, entry, field, ref
+        self.unreadable: list[Problem] = []  # whole files: everything else would cascade
 
     def fail(self, file: str, entry: str, fld: str, message: str) -> None:
         self.problems.append(Problem(file, entry, fld, message))
+
+    def cannot_read(self, file: str, message: str) -> None:
+        self.unreadable.append(Problem(file, "-", "-", message))
 
     def text(self, file: str, entry: str, data: dict, fld: str,
              max_len: int | None = None, required: bool = True) -> str:
@@ -99,7 +104,7 @@ class _Reader:
 
     def choice(self, file: str, entry: str, data: dict, fld: str, allowed) -> str:
         value = data.get(fld)
-        if value not in allowed:
+        if not _member(value, allowed):
             self.fail(file, entry, fld, f"must be one of: {', '.join(allowed)}")
         return str(value)
 
@@ -108,7 +113,8 @@ class _Reader:
         value = data.get(fld)
         if value is None and not required:
             return ()
-        if not isinstance(value, list) or not value or not all(v in allowed for v in value):
+        if not isinstance(value, list) or not value or not all(_member(v, allowed)
+                                                               for v in value):
             self.fail(file, entry, fld, f"must be a list of: {', '.join(allowed)}")
             return ()
         return tuple(value)
@@ -170,17 +176,22 @@ class _Reader:
         return tuple(result)
 
 
+def _member(value: Any, allowed) -> bool:
+    """``value in allowed``, false (not a TypeError) for a list or mapping an editor typed."""
+    return isinstance(value, Hashable) and value in allowed
+
+
 def _read_yaml(directory: Path, name: str, reader: _Reader) -> dict[str, Any]:
     try:
         data = yaml.safe_load((directory / name).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        reader.fail(name, "-", "-", "file is missing")
+        reader.cannot_read(name, "file is missing")
         return {}
     except yaml.YAMLError as exc:
-        reader.fail(name, "-", "-", f"not valid YAML: {exc}")
+        reader.cannot_read(name, f"not valid YAML: {exc}")
         return {}
     if not isinstance(data, dict):
-        reader.fail(name, "-", "-", "must be a mapping at the top level")
+        reader.cannot_read(name, "must be a mapping at the top level")
         return {}
     return data
 
@@ -329,8 +340,12 @@ def _messages(d: Path, r: _Reader) -> dict[str, Message]:
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             r.fail(f, key, "contacts", "must be a list of contact ids")
             ids = []
+        menu = item.get("menu")
+        if menu is not None and not isinstance(menu, str):
+            r.fail(f, key, "menu", "must be the id of a menu")
+            menu = None
         out[key] = Message(key, r.text(f, key, item, "text", SHORT_MAX), tuple(ids),
-                           item.get("menu"), r.buttons(f, key, item.get("buttons")),
+                           menu, r.buttons(f, key, item.get("buttons")),
                            r.questions(f, key, item))
     return out
 
@@ -506,6 +521,8 @@ def load_content(directory: Path) -> Content:
         selfcheck=_selfcheck(directory, r), answers=_answers(directory, r),
         not_questions=_not_questions(directory, r), canned=_canned(directory, r),
     )
+    if r.unreadable:  # one message per unreadable file, not the cascade it would cause
+        raise ContentError(r.unreadable)
     _cross_check(content, r)
     if r.problems:
         raise ContentError(r.problems)

@@ -50,6 +50,7 @@ def test_up_reports_health_readiness_and_metrics_of_every_part(stack):
     scraped = httpx.get(f"{base}/metrics").text
     assert 'antam_service_up{service="rasa"} 1.0' in scraped
     assert "antam_escalations_waiting 0.0" in scraped
+    assert "antam_outbox_depth 0.0" in scraped
 
 
 def test_up_serves_the_workspace_page_with_its_headers(stack):

@@ -31,7 +31,7 @@ from bot.escalation.service import EscalationService, ServerKeys, build_service
 from bot.escalation.tables import Case, CaseItem, Staff, StaffKey, StaffSession
 from bot.replies import Reply
 from bot.storage import Database
-from tests.helpers import free_port
+from tests.helpers import ROOT, free_port
 
 FAST_KDF = {"name": "argon2id", "iterations": 1, "lanes": 1, "memory_cost": 8192}
 PASSPHRASE = "một mật khẩu đủ dài 42"
@@ -615,3 +615,51 @@ def test_a_forged_message_in_the_database_stops_the_read(world: World):
                              created_at=world.clock()))
     result, out, err = world.cli("counselor", "read", code, "--home", lan.home)
     assert result == 3 and "mục 1" in err and "Em ổn rồi" not in out + err
+
+
+# Not fuzzed: operations that would end the fuzzing session itself (log out, replace the
+# caller's key), and the spec file itself (YAML, which the checker reads as an object).
+NOT_FUZZED = {("DELETE", "/auth/session"), ("POST", "/me/keys"), ("GET", "/openapi.yaml")}
+
+
+def test_generated_requests_never_get_a_5xx_and_every_answer_matches_the_spec(world: World):
+    """Schemathesis reads docs/api/openapi.yaml and sends requests made from it (valid and
+    not) as a logged-in supervisor, to the real API over HTTP."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    supervisor = world.counselor("Hoa", role="supervisor")
+    world.open_case("p_fuzz", "5550009990001", "high")
+    schema = schemathesis.openapi.from_path(ROOT / "docs" / "api" / "openapi.yaml")
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance,
+              response_schema_conformance]
+    tried, failures = 0, []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if (operation.method.upper(), operation.path) in NOT_FUZZED:
+            continue
+
+        @settings(max_examples=15, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy())
+        def exercise(case) -> None:
+            response = case.call(base_url=f"{world.url}/api/v1",
+                                 headers={"Authorization": f"Bearer {supervisor.token}"})
+            case.validate_response(response, checks=checks)
+
+        try:
+            exercise()
+        except BaseException as failure:  # schemathesis raises a BaseExceptionGroup
+            if isinstance(failure, KeyboardInterrupt):
+                raise
+            failures.append(f"{operation.method.upper()} {operation.path}: "
+                            f"{str(failure).splitlines()[0][:300]}")
+        tried += 1
+    assert not failures, "\n".join(failures)
+    assert tried >= 20

@@ -100,3 +100,18 @@ def test_several_rasa_instances_without_redis_are_refused(tmp_path, monkeypatch,
     monkeypatch.setenv("ANTAM_RASA_INSTANCES", "2")
     assert main(["up"]) == 1
     assert "needs REDIS_URL" in capsys.readouterr().err
+
+
+def test_an_unreachable_database_is_waited_for_then_refused_in_one_clear_line(
+        tmp_path, monkeypatch, capsys):
+    from tests.helpers import free_port
+
+    monkeypatch.delenv("ANTAM_ENV", raising=False)
+    monkeypatch.setenv("ANTAM_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("DATABASE_URL",
+                       f"postgresql+psycopg://antam:pw-secret@127.0.0.1:{free_port()}/antam")
+    assert main(["up", "--startup-timeout", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("the database is unreachable: waiting for it") == 1
+    assert "stayed unreachable" in err and "Traceback" not in err
+    assert "pw-secret" not in err, "the password is never printed"
