@@ -61,7 +61,10 @@ class Outbox:
         if not local:
             await self._notifier.notify(WAKE)
             return True
-        await self._settle(Pending(row_id, to, reply, silent, 0))
+        try:
+            await self._settle(Pending(row_id, to, reply, silent, 0))
+        except Exception as error:  # sent or not, the row's lease decides what happens next
+            log.error("outbox: could not settle a message (%s)", type(error).__name__)
         return True
 
     async def run(self) -> None:

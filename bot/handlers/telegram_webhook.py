@@ -81,7 +81,11 @@ class _UpdateHandler(RequestHandler):
             return
         if state == "new":
             await self._application.process_update(update)
-            await asyncio.to_thread(self._seen.finish, "telegram", event_id)
+            try:
+                await asyncio.to_thread(self._seen.finish, "telegram", event_id)
+            except Exception as error:  # answered: a redelivery after the lease is the risk
+                log.error("telegram webhook: could not mark an update done (%s)",
+                          type(error).__name__)
         self.set_status(200)  # handled now, or a duplicate of one handled before
 
 

@@ -78,3 +78,24 @@ def test_statistics_are_batched_and_committed_by_flush(database):
     assert database.count_participants() == 1
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(TurnStat)) == 2
+
+
+def test_a_claimed_update_is_busy_then_done_and_a_dead_workers_claim_expires(database):
+    import datetime as dt
+
+    from bot.storage.seen import SeenEvents
+
+    database.migrate()
+    now = [dt.datetime(2026, 11, 30, 9, 0)]
+    seen = SeenEvents(database, dt.timedelta(days=1), clock=lambda: now[0])
+    lease = dt.timedelta(seconds=30)
+    assert seen.claim("telegram", "1001", lease) == "new"
+    assert seen.claim("telegram", "1001", lease) == "busy"  # another worker answers it
+    seen.finish("telegram", "1001")
+    assert seen.claim("telegram", "1001", lease) == "done"  # a redelivery is dropped
+    now[0] += dt.timedelta(hours=2)
+    assert seen.claim("telegram", "1001", lease) == "done"  # for the whole window
+
+    assert seen.claim("telegram", "1002", lease) == "new"  # this worker dies here
+    now[0] += lease + dt.timedelta(seconds=1)
+    assert seen.claim("telegram", "1002", lease) == "new", "the next delivery takes it over"
