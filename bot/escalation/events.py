@@ -78,7 +78,7 @@ class EventBus:
                 doc = json.loads(payload)
                 if doc.get("from") != self._origin:
                     self._fan_out(tuple(Event(**e) for e in doc.get("events") or ()))
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, AttributeError):
                 log.warning("ignored a malformed event signal")
 
     def _fan_out(self, events: tuple[Event, ...]) -> None:
