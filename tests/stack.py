@@ -10,6 +10,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,18 +100,25 @@ def wait_for_line(lines: queue.Queue, wanted: str, timeout: float) -> list[str]:
     raise AssertionError(f"never printed {wanted!r}; printed: {seen}")
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory) -> Stack:
-    var_dir = tmp_path_factory.mktemp("var")
-    env = stack_env(var_dir)
+@contextmanager
+def running_up(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, list[str]]]:
+    """`antam up` until "ready" (its stderr in the failure if it never gets there), then
+    stopped with SIGTERM, which it must survive cleanly."""
     process, lines = start_up(env)
     try:
-        seen = wait_for_line(lines, "ready", STARTUP_TIMEOUT)
+        printed = wait_for_line(lines, "ready", STARTUP_TIMEOUT)
     except AssertionError:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
         raise AssertionError(process.stderr.read()) from None
-    stack = Stack(env, var_dir, process, seen)
-    yield stack
+    yield process, printed
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0, "antam up must stop cleanly on SIGTERM"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory) -> Stack:
+    var_dir = tmp_path_factory.mktemp("var")
+    env = stack_env(var_dir)
+    with running_up(env) as (process, seen):
+        yield Stack(env, var_dir, process, seen)

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from bot.stack import free_ports
 from tests.fakes.telegram_api import TelegramStandIn
 from tests.helpers import free_port
-from tests.stack import STARTUP_TIMEOUT, stack_env, start_up, wait_for_line
+from tests.stack import running_up, stack_env
 
 pytestmark = [pytest.mark.stack, pytest.mark.postgres]
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -50,16 +50,8 @@ def workers(schema, tmp_path_factory):
                    TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram/webhook",
                    TELEGRAM_WEBHOOK_SECRET="s" * 32, TELEGRAM_WEBHOOK_PORT=str(port),
                    TELEGRAM_UPDATE_LEASE_S="5")
-        process, lines = start_up(env)
-        try:
-            printed = wait_for_line(lines, "ready", STARTUP_TIMEOUT)
-        except AssertionError:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=60)
-            raise AssertionError(process.stderr.read()) from None
-        yield standin, env, printed
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=60) == 0
+        with running_up(env) as (_, printed):
+            yield standin, env, printed
 
 
 def _replies(standin: TelegramStandIn, chat: int) -> list[dict]:

@@ -21,7 +21,7 @@ from bot.pseudonym import pseudonymise
 from bot.rasa_instances import InstancePool
 from bot.stack import free_ports
 from tests.helpers import ROOT
-from tests.stack import ANTAM, STARTUP_TIMEOUT, stack_env, start_up, wait_for_line
+from tests.stack import ANTAM, STARTUP_TIMEOUT, running_up, stack_env
 
 pytestmark = pytest.mark.stack
 REDIS = "redis://127.0.0.1:6379/0"
@@ -58,16 +58,8 @@ def pair(tmp_path_factory):
     prefix = "t" + uuid.uuid4().hex[:12]
     env.update(ANTAM_RASA_PORT=str(free_ports(2)), ANTAM_ACTIONS_PORT=str(free_ports(2)),
                ANTAM_RASA_INSTANCES="2", REDIS_URL=REDIS, ANTAM_REDIS_PREFIX=prefix)
-    process, lines = start_up(env)
-    try:
-        printed = wait_for_line(lines, "ready", STARTUP_TIMEOUT)
-    except AssertionError:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
-        raise AssertionError(process.stderr.read()) from None
-    yield env, printed, prefix, var_dir
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=60) == 0
+    with running_up(env) as (_, printed):
+        yield env, printed, prefix, var_dir
 
 
 def _redis(*args: str) -> str:

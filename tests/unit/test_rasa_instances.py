@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -21,7 +20,7 @@ ANSWER = {"intent": {"name": "greet", "confidence": 0.9},
 class _Instance(BaseHTTPRequestHandler):
     """A stand-in Rasa instance that records which conversations reached it."""
 
-    delay = 0.0
+    stalled: threading.Event | None = None  # set: answers only once the test releases it
     body: dict = ANSWER
     senders: list
     wiped: list
@@ -29,7 +28,8 @@ class _Instance(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802 (http.server API)
         request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
         self.senders.append(request["sender"])
-        time.sleep(self.delay)
+        if self.stalled is not None:
+            self.stalled.wait(60)
         self._reply(self.body)
 
     def do_PUT(self):  # noqa: N802
@@ -51,10 +51,13 @@ class _Instance(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def instance():
-    servers = []
+    servers, stalls = [], []
 
-    def start(delay: float = 0.0, body: dict | None = None):
-        handler = type("I", (_Instance,), {"delay": delay, "body": body or ANSWER,
+    def start(stalled: bool = False, body: dict | None = None):
+        stall = threading.Event() if stalled else None
+        if stall is not None:
+            stalls.append(stall)
+        handler = type("I", (_Instance,), {"stalled": stall, "body": body or ANSWER,
                                            "senders": [], "wiped": []})
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -62,6 +65,8 @@ def instance():
         return f"http://127.0.0.1:{server.server_address[1]}", handler
 
     yield start
+    for stall in stalls:
+        stall.set()
     for server in servers:
         server.shutdown()
 
@@ -110,14 +115,14 @@ def test_a_refused_turn_goes_to_the_next_instance_at_once(instance):
 
 
 def test_a_slow_instance_costs_one_turn_then_is_passed_over_until_its_cooldown_ends(instance):
-    slow, slow_handler = instance(delay=3.0)
+    slow, slow_handler = instance(stalled=True)  # answers only after the test
     fast, fast_handler = instance()
     clock = Clock()
     pool = InstancePool((slow, fast), cooldown_s=10, clock=clock)
     sender = _sender_first_on(pool, slow)
 
     async def run():
-        client = RasaClient((slow, fast), "secret", timeout=0.5, pool=pool)
+        client = RasaClient((slow, fast), "secret", timeout=3, pool=pool)
         with pytest.raises(NluUnavailable):
             await client.send(sender, "một")  # the turn's time is spent on the slow one
         second = await client.send(sender, "hai")
