@@ -9,6 +9,7 @@ import logging
 from bot.config import Settings
 from bot.core import ConversationCore
 from bot.escalation.desk import CounselorDesk
+from bot.escalation.desk_memory import SharedDeskMemory
 from bot.escalation.events import EventBus
 from bot.escalation.hub import EscalationHub
 from bot.escalation.outbox import Outbox
@@ -80,6 +81,8 @@ def build_escalation(settings: Settings, database: Database,
     shared = signals if isinstance(signals, PgNotifier) else None
     hub = EscalationHub(service, outbox, message, content, EventBus(shared))
     hub.signals = signals
+    if shared is not None:  # a user's next message may reach another worker
+        hub.desk_memory = SharedDeskMemory(database, keys.data)
     return hub
 
 
@@ -115,7 +118,7 @@ def build_core(settings: Settings, database: Database | None = None,
     database = database or build_database(settings)
     nlu = RasaClient(settings.rasa_urls, settings.channel_secret, settings.rasa_timeout,
                      api_token=settings.rasa_token)
-    desk = CounselorDesk(hub, nlu.transcript) if hub is not None else None
+    desk = CounselorDesk(hub, nlu.transcript, hub.desk_memory) if hub is not None else None
     if metrics is not None:
         metrics.watch_rasa(lambda: nlu.in_flight)
     return ConversationCore(nlu, content, safety, database, settings.pseudonym_key, desk,

@@ -195,6 +195,13 @@ class ConversationCore:
                                      intent=result.intent, crisis=result.crisis,
                                      degraded=result.degraded, latency_ms=latency_ms))
 
+    def emergency_now(self, text: str) -> Reply | None:
+        """The emergency reply for a message the crisis net flags, for a channel that cannot
+        run the turn yet (its database is away). An uncertain match gets it too: as when Rasa
+        is slower than the patience allows, the model cannot weigh it in time."""
+        net = self._safety.assess(payload_of(text))
+        return self._safety.emergency_reply(net.kind) if net is not None else None
+
     async def drain(self) -> None:
         """Commit statistics still queued (before a wipe, and before shutting down)."""
         if self._writes is not None:
@@ -232,7 +239,7 @@ class ConversationCore:
         entries = tuple(ref for c in answer.customs for ref in c.get("entries") or ()
                         if isinstance(ref, str))
         if self._desk is not None:
-            self._desk.note_turn(pseudonym, answer.intent, kind)
+            await self._desk_step(self._desk.note_turn(pseudonym, answer.intent, kind))
             if answer.intent == "request_counselor":
                 intake = await self._desk_step(self._desk.start(pseudonym))
                 # A question answered by its own entry ("will my unit know if I talk to

@@ -6,9 +6,9 @@ to confirm, and cancel at every step. The summary also says how the counselor's
 messages will arrive (discreet by default: a neutral notice, the text on "Xem")
 and whether to remind them while they wait (once, silently, by default); either
 can be changed there. Then the queue, and once a counselor holds the case, a
-live relay. Intake answers live in memory only (30 minutes)
-and go nowhere but into the case sealed to the counselors; they never reach
-Rasa or the logs.
+live relay. Intake answers are kept for 30 minutes at most (bot/escalation/desk_memory.py:
+in memory, or sealed in the database when several bot workers share the work) and go
+nowhere but into the case sealed to the counselors; they never reach Rasa or the logs.
 """
 
 from __future__ import annotations
@@ -16,17 +16,20 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
+from bot.escalation.desk_memory import (
+    ACK_EVERY_S,
+    Intake,
+    LocalDeskMemory,
+    SharedDeskMemory,
+    UserDesk,
+)
 from bot.escalation.errors import NoCounselors
 from bot.escalation.hub import EscalationHub
 from bot.escalation.policy import RISK_RANK
 from bot.replies import Reply
 
 PREFIX = "/counselor_"
-INTAKE_TTL_S = 30 * 60
-RISK_MEMORY_S = 2 * 3600
-ACK_EVERY_S = 60
 OPEN_RELOAD_S = 60
 MAX_NOTE = 2000
 _PHONE = re.compile(r"^(?:\+?84|0)(\d{9})$")
@@ -40,20 +43,6 @@ WINDOWS = ("morning", "afternoon", "evening", "any")
 Transcript = Callable[[str], Awaitable[list[dict]]]
 
 
-@dataclass
-class Intake:
-    risk: str
-    step: str = "share"  # share → (note) → contact → (phone → window) → confirm
-    share: str | None = None
-    note: str | None = None
-    method: str | None = None
-    phone: str | None = None
-    window: str | None = None
-    discreet: bool = True
-    reminders: int = 1
-    started: float = field(default_factory=time.monotonic)
-
-
 def subject_of(pseudonym: str) -> str:
     return f"user:{pseudonym}"
 
@@ -65,42 +54,48 @@ def normalise_phone(text: str) -> str | None:
 
 
 class CounselorDesk:
-    def __init__(self, hub: EscalationHub, transcript: Transcript):
+    def __init__(self, hub: EscalationHub, transcript: Transcript,
+                 memory: LocalDeskMemory | SharedDeskMemory | None = None):
         self.hub = hub
         self._transcript = transcript
-        self._intakes: dict[str, Intake] = {}
-        self._risk: dict[str, tuple[str, float]] = {}
-        self._acked: dict[str, float] = {}
+        self._memory = memory or LocalDeskMemory()
         self._open: set[str] = set()  # subjects with a queued or claimed case
         self._open_loaded_at = float("-inf")
-        self._swept = time.monotonic()
+        self._open_changes = -1  # the event count it was loaded at
 
     # ----------------------------------------------------------------- what the core calls
 
-    def note_turn(self, pseudonym: str, intent: str | None, crisis: str | None) -> None:
+    async def note_turn(self, pseudonym: str, intent: str | None, crisis: str | None) -> None:
         """Remember the highest risk seen lately, so a request made later is ranked right."""
         risk = CRISIS_RISK.get(crisis or "") or ("high" if intent in HIGH_RISK_INTENTS else None)
-        if risk and _rank(risk) <= _rank(self._recent_risk(pseudonym)):
-            self._risk[pseudonym] = (risk, time.monotonic())
+        if risk is None:
+            return
+        desk = await self._memory.get(pseudonym)
+        if _rank(risk) <= _rank(desk.risk):
+            desk.risk, desk.risk_at = risk, self._memory.clock()
+            await self._memory.put(pseudonym, desk)
 
     async def start(self, pseudonym: str) -> tuple[Reply, ...]:
         """The user asked for a person: begin the intake, unless a case is already open."""
         case = await self.hub.run(self.hub.service.cases.active_case, subject_of(pseudonym))
         if case is not None:
             return (self.hub.message("escalate_already_open", code=case.code),)
-        self._intakes[pseudonym] = Intake(risk=self._recent_risk(pseudonym))
+        desk = await self._memory.get(pseudonym)
+        desk.intake = Intake(risk=desk.risk, started=self._memory.clock())
+        await self._memory.put(pseudonym, desk)
         return (self.hub.message("escalate_intro"),)
 
     async def handle(self, pseudonym: str, address: str, text: str) -> tuple[Reply, ...] | None:
         """Replies if the desk owns this message (intake step, relay), else None."""
-        self._expire()
         if text.startswith(PREFIX):
             return await self._on_button(pseudonym, address, text[len(PREFIX):])
-        intake = self._intakes.get(pseudonym)
-        if intake is not None and intake.step in ("note", "phone"):
-            return self._on_typed(intake, text)
+        desk = await self._memory.get(pseudonym)
+        if desk.intake is not None and desk.intake.step in ("note", "phone"):
+            replies = self._on_typed(desk.intake, text)
+            await self._memory.put(pseudonym, desk)
+            return replies
         if await self._relay(pseudonym, text):
-            return self._ack(pseudonym)
+            return await self._ack(pseudonym, desk)
         return None
 
     async def _relay(self, pseudonym: str, text: str) -> bool:
@@ -118,25 +113,23 @@ class CounselorDesk:
         return False
 
     async def _open_subjects(self) -> set[str]:
-        now = time.monotonic()
-        if now - self._open_loaded_at >= OPEN_RELOAD_S:
+        """Reloaded when a case changed anywhere (events reach every process) and at least
+        every minute in case a signal was lost."""
+        now, changes = time.monotonic(), self.hub.events.changes
+        if now - self._open_loaded_at >= OPEN_RELOAD_S or changes != self._open_changes:
             self._open = set(await self.hub.run(self.hub.service.cases.open_subjects))
-            self._open_loaded_at = now
+            self._open_loaded_at, self._open_changes = now, changes
         return self._open
 
     async def leave(self, pseudonym: str) -> None:
         """Quick exit: nothing of this may reappear in the chat, so the relay ends too, and
         the desk forgets what it remembered of the conversation."""
-        self._intakes.pop(pseudonym, None)
-        self._risk.pop(pseudonym, None)
-        self._acked.pop(pseudonym, None)
+        await self._memory.drop(pseudonym)
         await self.hub.leave(subject_of(pseudonym))
 
     async def forget(self, pseudonym: str) -> None:
         """/xoa: crypto-shred the user's escalation data."""
-        self._intakes.pop(pseudonym, None)
-        self._risk.pop(pseudonym, None)
-        self._acked.pop(pseudonym, None)
+        await self._memory.drop(pseudonym)
         await self.hub.shred(subject_of(pseudonym))
 
     # ----------------------------------------------------------------- buttons
@@ -153,17 +146,22 @@ class CounselorDesk:
         if choice == "show":  # discreet delivery: the user asked to see what is held
             held = await self.hub.take_held(subject_of(pseudonym))
             return tuple(held) or (self.hub.message("escalate_nothing_held"),)
-        intake = self._intakes.get(pseudonym)
-        if intake is None:  # an old button after a restart or a finished intake
+        desk = await self._memory.get(pseudonym)
+        if desk.intake is None:  # an old button after a restart or a finished intake
             return await self.start(pseudonym)
+        if choice == "confirm" and desk.intake.step == "confirm":
+            return await self._confirm(pseudonym, address, desk)
+        replies = self._on_intake_button(desk.intake, choice)
+        await self._memory.put(pseudonym, desk)
+        return replies
+
+    def _on_intake_button(self, intake: Intake, choice: str) -> tuple[Reply, ...]:
         if choice.startswith("share_"):
             return self._on_share(intake, choice.removeprefix("share_"))
         if choice.startswith("contact_"):
             return self._on_contact(intake, choice.removeprefix("contact_"))
         if choice.startswith("window_") and intake.step == "window":
             return self._on_window(intake, choice.removeprefix("window_"))
-        if choice == "confirm" and intake.step == "confirm":
-            return await self._confirm(pseudonym, address, intake)
         if choice == "toggle_discreet" and intake.step == "confirm":
             intake.discreet = not intake.discreet
         if choice == "toggle_remind" and intake.step == "confirm":
@@ -228,7 +226,8 @@ class CounselorDesk:
 
     # ----------------------------------------------------------------- sending the request
 
-    async def _confirm(self, pseudonym: str, address: str, intake: Intake) -> tuple[Reply, ...]:
+    async def _confirm(self, pseudonym: str, address: str, desk: UserDesk) -> tuple[Reply, ...]:
+        intake = desk.intake
         body = {"share": intake.share, "note": intake.note, "risk": intake.risk,
                 "channel": address.partition(":")[0],
                 "transcript": await self._transcript(pseudonym)
@@ -237,7 +236,8 @@ class CounselorDesk:
                             "phone": intake.phone,
                             "window": self._window_label(intake.window) if intake.window
                             else None}}
-        del self._intakes[pseudonym]
+        desk.intake = None
+        await self._memory.put(pseudonym, desk)
         try:
             ticket = await self.hub.open_case(subject_of(pseudonym), address, intake.risk, body,
                                               intake.discreet, intake.reminders)
@@ -248,34 +248,23 @@ class CounselorDesk:
                                  wait=max(ticket.expected_wait_min, 1)),)
 
     async def _cancel(self, pseudonym: str, ended: bool) -> tuple[Reply, ...]:
-        self._intakes.pop(pseudonym, None)
+        desk = await self._memory.get(pseudonym)
+        if desk.intake is not None:
+            desk.intake = None
+            await self._memory.put(pseudonym, desk)
         codes = await self.hub.user_end(subject_of(pseudonym))
         return (self.hub.message("escalate_ended" if ended and codes else "escalate_cancelled"),)
 
     # ----------------------------------------------------------------- helpers
 
-    def _ack(self, pseudonym: str) -> tuple[Reply, ...]:
+    async def _ack(self, pseudonym: str, desk: UserDesk) -> tuple[Reply, ...]:
         """A short receipt now and then; one per message would drown the conversation."""
-        now = time.monotonic()
-        if now - self._acked.get(pseudonym, float("-inf")) < ACK_EVERY_S:
+        now = self._memory.clock()
+        if now - desk.acked_at < ACK_EVERY_S:
             return ()
-        self._acked[pseudonym] = now
+        desk.acked_at = now
+        await self._memory.put(pseudonym, desk)
         return (self.hub.message("escalate_relayed"),)
-
-    def _recent_risk(self, pseudonym: str) -> str:
-        risk, at = self._risk.get(pseudonym, ("standard", 0.0))
-        return risk if time.monotonic() - at < RISK_MEMORY_S else "standard"
-
-    def _expire(self) -> None:
-        """Forget stale in-memory state, at most once a minute (it is per user)."""
-        now = time.monotonic()
-        if now - self._swept < 60:
-            return
-        self._swept = now
-        self._intakes = {p: i for p, i in self._intakes.items()
-                         if now - i.started <= INTAKE_TTL_S}
-        self._acked = {p: t for p, t in self._acked.items() if now - t < ACK_EVERY_S}
-        self._risk = {p: (r, t) for p, (r, t) in self._risk.items() if now - t < RISK_MEMORY_S}
 
 
 def _rank(risk: str) -> int:

@@ -48,6 +48,7 @@ class EventBus:
         self._remote = notifier.subscribe(CHANNEL) if notifier else None
         self._origin = secrets.token_hex(8)  # our own events come back: skip them
         self._sending: set[asyncio.Task] = set()
+        self.changes = 0  # events seen so far, here or from elsewhere: "has anything changed?"
 
     def subscribe(self) -> asyncio.Queue:
         queue: asyncio.Queue = asyncio.Queue(maxsize=QUEUE_SIZE)
@@ -82,6 +83,7 @@ class EventBus:
                 log.warning("ignored a malformed event signal")
 
     def _fan_out(self, events: tuple[Event, ...]) -> None:
+        self.changes += len(events)
         for queue in list(self._queues):
             for event in events:
                 try:

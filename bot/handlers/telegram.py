@@ -18,10 +18,11 @@ from telegram import (
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    Message,
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -51,6 +52,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 DELETE_BATCH = 100  # deleteMessages takes 1–100 ids
+# Telegram's 5xx and dropped connections are passing: a reply is tried again after 0.5 s
+# and 1 s rather than lost (a 429 is PTB's rate limiter's job).
+SEND_RETRY_DELAYS_S = (0.5, 1.0)
 EXIT_LOG_FLUSH_S = 1.0  # ids wait in memory at most this long (a quick exit reads them too)
 # The commands Telegram lists in the chat's menu (every typed command works).
 MENU_COMMANDS = (
@@ -142,7 +146,9 @@ class TelegramChannel(Channel):
             flusher = asyncio.create_task(self._flush_exit_log())
             try:
                 if self.settings.webhook_url:
-                    await serve_webhook(self.application, self.settings, self._seen)
+                    await serve_webhook(self.application, self.settings, self._seen,
+                                        unclaimed=self._answer_danger_now,
+                                        order_key=self._chat_order_key)
                 else:
                     await self.application.updater.start_polling(
                         timeout=self.settings.poll_timeout, drop_pending_updates=False)
@@ -162,8 +168,10 @@ class TelegramChannel(Channel):
             if self._exits.has_pending:
                 try:
                     await asyncio.to_thread(self._exits.flush)
-                except Exception:  # the next flush retries; a reply never waits on it
-                    log.exception("could not write quick-exit message ids")
+                except Exception as error:  # the next flush retries; a reply never waits
+                    # The type only: a database error quotes the statement's parameters.
+                    log.error("could not write quick-exit message ids (%s)",
+                              type(error).__name__)
 
     # --- handlers ---------------------------------------------------------------
 
@@ -220,6 +228,25 @@ class TelegramChannel(Channel):
             except TelegramError:
                 log.error("could not send the degraded reply")
 
+    def _chat_order_key(self, update: Update) -> str | None:
+        """The chat's pseudonym: its updates are handled in order across workers."""
+        return self._pseudonym(update) if update.effective_user is not None else None
+
+    async def _answer_danger_now(self, update: Update) -> None:
+        """The database is away, so this update waits for Telegram to deliver it again.
+        A message the crisis net flags cannot wait that long: its emergency reply goes out
+        now (and once more with the full answer later, which beats silence)."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None or chat.type != ChatType.PRIVATE:
+            return
+        reply = self.core.emergency_now(message.text or message.caption or "")
+        if reply is None:
+            return
+        try:  # text only: a button's token could not be stored for the other workers
+            await self._send(chat.id, Reply(reply.text), remember_for=self._pseudonym(update))
+        except Exception as error:  # the type only: an error may quote the message
+            log.error("could not send the emergency reply: %s", type(error).__name__)
+
     # --- the conversation ---------------------------------------------------------
 
     def _pseudonym(self, update: Update) -> str:
@@ -268,7 +295,20 @@ class TelegramChannel(Channel):
                 [[InlineKeyboardButton(b.title, callback_data=self._tokens.issue(b.payload))]
                  for b in reply.buttons])
             await self._tokens.save()  # before the user can press one, on any worker
-        sent = await self.application.bot.send_message(chat_id, reply.text, reply_markup=markup,
-                                                       disable_notification=silent)
+        sent = await self._send_message(chat_id, reply.text, markup, silent)
         if remember_for is not None:
             self._exits.remember(remember_for, [sent.message_id])
+
+    async def _send_message(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None,
+                            silent: bool) -> Message:
+        """sendMessage, tried again after a transient failure. A timeout may hide a message
+        Telegram did take: a rare duplicate is better than a reply lost to someone in need."""
+        for delay in (*SEND_RETRY_DELAYS_S, None):
+            try:
+                return await self.application.bot.send_message(
+                    chat_id, text, reply_markup=markup, disable_notification=silent)
+            except NetworkError as error:
+                if isinstance(error, BadRequest) or delay is None:
+                    raise
+                log.warning("telegram: sending failed (%s), trying again", type(error).__name__)
+                await asyncio.sleep(delay)

@@ -8,7 +8,9 @@ With several bot workers on one port (SO_REUSEPORT), each update is claimed in t
 database before it is handled and acknowledged only after: a redelivery while another
 worker handles it gets 503 (Telegram tries again), one already handled gets 200 and is
 dropped, and the update of a worker that died is taken by the next delivery once the
-claim's lease runs out (bot/storage/seen.py).
+claim's lease runs out (bot/storage/seen.py). While the database is away no update can be
+claimed: each gets 503 and waits for Telegram's redelivery, but a message the crisis net is
+certain about gets the emergency reply at once (``unclaimed``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import datetime as dt
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from telegram import Update
@@ -34,18 +37,24 @@ if TYPE_CHECKING:
     from bot.storage.seen import SeenEvents
 
 log = logging.getLogger(__name__)
+Unclaimed = Callable[[Update], Awaitable[None]]
+OrderKey = Callable[[Update], str | None]  # the chat's pseudonym: its updates go in order
+WAIT_TURN_S = 0.05  # how often an update whose chat is busy asks again
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PATH = "/telegram/webhook"
 
 
 class _UpdateHandler(RequestHandler):
     def initialize(self, ptb_app: Application, secret: str, seen: SeenEvents | None,
-                   lease: dt.timedelta) -> None:
+                   lease: dt.timedelta, unclaimed: Unclaimed | None,
+                   order_key: OrderKey | None) -> None:
         # Not "application": Tornado's RequestHandler already takes that argument.
         self._application = ptb_app
         self._secret = secret.encode()
         self._seen = seen
         self._lease = lease
+        self._unclaimed = unclaimed
+        self._order_key = order_key
 
     async def post(self) -> None:
         given = self.request.headers.get(SECRET_HEADER, "").encode()
@@ -70,11 +79,12 @@ class _UpdateHandler(RequestHandler):
     async def _handle_once(self, update: Update) -> None:
         event_id = str(update.update_id)
         try:
-            state = await asyncio.to_thread(self._seen.claim, "telegram", event_id,
-                                            self._lease)
+            state = await self._claim_in_turn(update)
         except Exception as error:  # the database is away: Telegram will redeliver
             log.error("telegram webhook: cannot claim an update (%s)", type(error).__name__)
             self.set_status(503)
+            if self._unclaimed is not None:
+                await self._unclaimed(update)
             return
         if state == "busy":
             self.set_status(503)  # another worker is answering it
@@ -88,21 +98,42 @@ class _UpdateHandler(RequestHandler):
                           type(error).__name__)
         self.set_status(200)  # handled now, or a duplicate of one handled before
 
+    async def _claim_in_turn(self, update: Update) -> str:
+        """Claim the update once its chat's earlier updates are done. A worker that died
+        holding one delays the chat until that lease runs out, no longer."""
+        chat = self._order_key(update) if self._order_key is not None else None
+        deadline = asyncio.get_running_loop().time() + self._lease.total_seconds()
+        while True:
+            state = await asyncio.to_thread(self._seen.claim, "telegram", str(update.update_id),
+                                            self._lease, chat, update.update_id)
+            if state != "wait":
+                return state
+            if asyncio.get_running_loop().time() > deadline:
+                return "busy"  # Telegram redelivers; by then the lease has run out
+            await asyncio.sleep(WAIT_TURN_S)
+
 
 def webhook_app(application: Application, secret: str, seen: SeenEvents | None = None,
-                lease: dt.timedelta = dt.timedelta(seconds=30)) -> TornadoApp:
+                lease: dt.timedelta = dt.timedelta(seconds=30),
+                unclaimed: Unclaimed | None = None,
+                order_key: OrderKey | None = None) -> TornadoApp:
     if not secret:
         raise ValueError("webhook mode needs TELEGRAM_WEBHOOK_SECRET")
     return TornadoApp([(PATH, _UpdateHandler, {"ptb_app": application, "secret": secret,
-                                               "seen": seen, "lease": lease})])
+                                               "seen": seen, "lease": lease,
+                                               "unclaimed": unclaimed,
+                                               "order_key": order_key})])
 
 
 async def serve_webhook(application: Application, settings: TelegramSettings,
-                        seen: SeenEvents | None = None) -> None:
+                        seen: SeenEvents | None = None,
+                        unclaimed: Unclaimed | None = None,
+                        order_key: OrderKey | None = None) -> None:
     """Register the webhook with Telegram and serve it until cancelled. Several workers
     may listen on the same port (SO_REUSEPORT): the kernel spreads the connections."""
     lease = dt.timedelta(seconds=settings.update_lease_s)
-    server = HTTPServer(webhook_app(application, settings.webhook_secret, seen, lease))
+    server = HTTPServer(webhook_app(application, settings.webhook_secret, seen, lease,
+                                    unclaimed, order_key))
     server.listen(settings.webhook_port, address=bind_address(),  # behind a TLS reverse proxy
                   reuse_port=True)
     await application.bot.set_webhook(settings.webhook_url,

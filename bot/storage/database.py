@@ -32,7 +32,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 class Database:
     def __init__(self, url: str):
         self.url = url
-        self.engine: Engine = create_engine(url, future=True)
+        # pre_ping: after a database restart, a pooled connection that died is replaced on
+        # checkout instead of failing the request that drew it.
+        self.engine: Engine = create_engine(url, future=True,
+                                            pool_pre_ping=not url.startswith("sqlite"))
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -63,6 +63,9 @@ class SeenEvent(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     done: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The chat's pseudonym and the update's sequence: one chat's updates in order.
+    chat: Mapped[str | None] = mapped_column(String(80), index=True, nullable=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class ButtonPayload(Base):

@@ -5,7 +5,12 @@ webhook is refused even after a restart (and, with PostgreSQL, by every worker).
 the worker that claims an event holds it for a lease while it answers; a redelivery
 meanwhile is "busy" (answer 503 so the platform tries again later); once finished it is
 "done" for the window; and if the worker died, its lease runs out and the next delivery
-is claimed afresh. Each update is processed once, and none is lost with a worker."""
+is claimed afresh. Each update is processed once, and none is lost with a worker.
+
+One chat's updates are also taken in order: an update whose chat still has an earlier one
+in hand is told to "wait" until that one is finished (or its lease runs out). On
+PostgreSQL the claims of one chat are serialised by a transaction-scoped advisory lock, so
+two workers cannot both see "nothing earlier" at the same moment."""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Literal
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.database import Database
@@ -45,18 +50,28 @@ class SeenEvents:
             return False
         return True
 
-    def claim(self, channel: str, event_id: str,
-              lease: dt.timedelta) -> Literal["new", "busy", "done"]:
-        """Take the event for ``lease`` unless another worker holds it or it was handled."""
+    def claim(self, channel: str, event_id: str, lease: dt.timedelta, chat: str | None = None,
+              seq: int | None = None) -> Literal["new", "busy", "done", "wait"]:
+        """Take the event for ``lease`` unless another worker holds it, it was handled, or
+        an earlier event of the same ``chat`` (by ``seq``) is still in hand."""
         key = _key(channel, event_id)
         now = self._clock()
         try:
             with self._db.session() as session, session.begin():
+                if chat is not None and self._db.engine.dialect.name == "postgresql":
+                    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:chat))"),
+                                    {"chat": chat})
                 session.execute(delete(SeenEvent).where(SeenEvent.expires_at < now))
                 row = session.get(SeenEvent, key)
                 if row is not None:
                     return "done" if row.done else "busy"
-                session.add(SeenEvent(key=key, expires_at=now + lease, done=False))
+                if chat is not None and seq is not None and session.scalar(
+                        select(func.count()).select_from(SeenEvent).where(
+                            SeenEvent.chat == chat, SeenEvent.done.is_(False),
+                            SeenEvent.seq < seq)):
+                    return "wait"
+                session.add(SeenEvent(key=key, expires_at=now + lease, done=False, chat=chat,
+                                      seq=seq))
         except IntegrityError:  # another worker claimed it at the same moment
             return "busy"
         return "new"
@@ -67,6 +82,7 @@ class SeenEvents:
             row = session.get(SeenEvent, _key(channel, event_id))
             if row is not None:
                 row.done = True
+                row.chat = row.seq = None  # order no longer matters: forget the chat
                 row.expires_at = self._clock() + self._ttl
 
 

@@ -54,5 +54,6 @@ class WriteBehind:
             with self._db.session() as session, session.begin():
                 for write in batch:
                     write(session)
-        except Exception:  # statistics must never cost a user their answer
-            log.exception("could not write %d queued rows", len(batch))
+        except Exception as error:  # statistics must never cost a user their answer
+            # The type only: a database error quotes the statement's parameters.
+            log.error("could not write %d queued rows (%s)", len(batch), type(error).__name__)

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import os
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,9 +24,9 @@ from bot.escalation.api import serve_api
 from bot.escalation.envelope import Keyring
 from tests.fakes.telegram_api import TelegramStandIn
 from tests.helpers import free_port, until_listening
+from tests.staff_cli import after, enrol_counselor, staff
 
 pytestmark = pytest.mark.stack
-ANTAM = str(Path(sys.executable).parent / "antam")
 USER_CHAT = 5550001234567
 COUNSELOR_CHAT = 5550009876543
 DISCLOSURE = "chồng tôi đánh tôi, tôi sợ lắm"
@@ -35,7 +34,6 @@ REQUEST = "tôi muốn nói chuyện với tư vấn viên"
 USER_LINE = "anh ấy vừa ra ngoài, em đang trốn trong phòng"
 COUNSELOR_LINE = "Em có an toàn không? Chị đang ở đây với em."
 SECRETS = (DISCLOSURE, REQUEST, USER_LINE, COUNSELOR_LINE, str(USER_CHAT), str(COUNSELOR_CHAT))
-PASSPHRASE = "một mật khẩu đủ dài cho thử nghiệm"
 
 
 @pytest.fixture
@@ -58,20 +56,7 @@ def env(stack, standin, monkeypatch, tmp_path) -> dict[str, str]:
 
 
 async def _run(home: Path, *args: str, stdin: str = "") -> str:
-    """An `antam` command on a staff member's own machine (own key directory); ``stdin`` is
-    what they pipe in (a reply is never on the command line)."""
-    process = await asyncio.create_subprocess_exec(
-        ANTAM, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "ANTAM_COUNSELOR_HOME": str(home),
-             "ANTAM_COUNSELOR_PASSPHRASE": PASSPHRASE})
-    out, err = await asyncio.wait_for(process.communicate(stdin.encode()), timeout=60)
-    assert process.returncode == 0, f"antam {' '.join(args[:2])}: {err.decode()}{out.decode()}"
-    return out.decode()
-
-
-def _after(label: str, output: str) -> str:
-    return re.search(rf"{label}[^:]*:\s*(\S+)", output).group(1)
+    return await asyncio.to_thread(staff, home, *args, stdin=stdin)
 
 
 class User:
@@ -108,7 +93,7 @@ def test_full_escalation_keeps_content_between_user_and_counselor(env, stack, st
     user = User(standin)
 
     async def scenario() -> None:
-        admin_key = _after("Khóa công khai", await _run(admin_home, "admin", "init"))
+        admin_key = after("Khóa công khai", await _run(admin_home, "admin", "init"))
         os.environ["ANTAM_ADMIN_KEYS"] = admin_key
         settings = Settings.from_env()
         database = build_database(settings)
@@ -117,7 +102,8 @@ def test_full_escalation_keeps_content_between_user_and_counselor(env, stack, st
                  asyncio.create_task(build_telegram(settings, database, hub).serve())]
         try:
             await until_listening(int(env["ANTAM_API_PORT"]))
-            await _enrol_counselor(admin_home, counselor_home, server, admin_key)
+            await asyncio.to_thread(enrol_counselor, admin_home, counselor_home, server,
+                                    admin_key, COUNSELOR_CHAT)
             code = await _user_asks_for_a_counselor(user, standin)
             await _counselor_takes_the_case(counselor_home, user, standin, code)
             before = len(standin.sent(USER_CHAT))
@@ -144,22 +130,6 @@ def _user_data_was_shredded(url: str) -> None:
     engine.dispose()
     assert not [s for s in subjects if s.startswith("user:")]
     assert cases == [(None, None, "safety_plan")] and items == 0
-
-
-async def _enrol_counselor(admin_home: Path, counselor_home: Path, server: str,
-                           admin_key: str) -> None:
-    await _run(admin_home, "admin", "login", "--server", server)
-    invite = await _run(admin_home, "admin", "invite", "Nguyễn Thị Lan", "--role", "counselor")
-    enrolment = _after("Mã ghi danh", invite)
-    server_key = re.search(r"--server-key=(\S+)", invite).group(1)
-    init = await _run(counselor_home, "counselor", "init", "--server", server,
-                      f"--code={enrolment}", f"--admin-key={admin_key}",
-                      f"--server-key={server_key}", "--alias=Lan")
-    key_id = _after("Mã khóa", init)
-    assert key_id in await _run(admin_home, "admin", "pending")
-    await _run(admin_home, "admin", "approve", key_id, "--yes")
-    await _run(counselor_home, "counselor", "login")
-    await _run(counselor_home, "counselor", "notify", "--telegram", str(COUNSELOR_CHAT))
 
 
 async def _user_asks_for_a_counselor(user: User, standin: TelegramStandIn) -> str:

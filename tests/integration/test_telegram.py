@@ -178,6 +178,16 @@ def test_a_429_is_retried_after_retry_after(telegram_env, standin):
     assert len(standin.calls("sendMessage")) >= 2, "the message was sent again after the 429"
 
 
+def test_a_telegram_5xx_is_retried_not_lost(telegram_env, standin):
+    async def scenario():
+        async with running(build_telegram(telegram_env())):
+            standin.fail_next("sendMessage", error_code=502, times=2)
+            return await _say(standin, "tôi muốn chết")
+    first = asyncio.run(scenario())[0]
+    assert "113" in first["text"], "the emergency reply survives two Bad Gateways"
+    assert len(standin.calls("sendMessage")) >= 3
+
+
 @pytest.fixture
 def own_rasa(stack):
     """A second Rasa server (same model and action server) that a test may stop."""

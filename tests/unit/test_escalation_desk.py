@@ -90,7 +90,7 @@ def test_phone_numbers_are_checked(typed, expected):
 
 def test_call_back_request_reaches_counselors_with_code_and_risk_only(world):
     identity, principal = world.counselor()
-    world.desk.note_turn(USER, "danger_now", "danger_now")
+    asyncio.run(world.desk.note_turn(USER, "danger_now", "danger_now"))
     assert "/counselor_share_note" in _buttons(world, "/counselor_start")
     assert "viết vài dòng" in world.say("/counselor_share_note")[0]
     assert "liên lạc" in world.say("anh ấy dọa sẽ quay lại tối nay")[0]

@@ -99,3 +99,22 @@ def test_a_claimed_update_is_busy_then_done_and_a_dead_workers_claim_expires(dat
     assert seen.claim("telegram", "1002", lease) == "new"  # this worker dies here
     now[0] += lease + dt.timedelta(seconds=1)
     assert seen.claim("telegram", "1002", lease) == "new", "the next delivery takes it over"
+
+
+def test_one_chats_updates_are_claimed_in_order(database):
+    import datetime as dt
+
+    from bot.storage.seen import SeenEvents
+
+    database.migrate()
+    now = [dt.datetime(2026, 11, 30, 9, 0)]
+    seen = SeenEvents(database, dt.timedelta(days=1), clock=lambda: now[0])
+    lease = dt.timedelta(seconds=30)
+    assert seen.claim("telegram", "11", lease, "chat-a", 11) == "new"
+    assert seen.claim("telegram", "12", lease, "chat-a", 12) == "wait", "11 is still in hand"
+    assert seen.claim("telegram", "13", lease, "chat-b", 13) == "new", "other chats go on"
+    seen.finish("telegram", "11")
+    assert seen.claim("telegram", "12", lease, "chat-a", 12) == "new"
+    assert seen.claim("telegram", "14", lease, "chat-a", 14) == "wait"
+    now[0] += lease + dt.timedelta(seconds=1)  # the worker holding 12 died
+    assert seen.claim("telegram", "14", lease, "chat-a", 14) == "new"

@@ -38,3 +38,34 @@ def test_only_calls_with_the_secret_are_queued():
             return statuses
 
     assert asyncio.run(scenario()) == [403, 403, 200]
+
+
+class _DatabaseAway:
+    """SeenEvents while PostgreSQL restarts: every claim raises."""
+
+    def claim(self, *args: object) -> str:
+        raise ConnectionError("the database is away")
+
+
+def test_an_update_that_cannot_be_claimed_waits_for_redelivery_but_danger_is_answered():
+    async def scenario() -> tuple[int, list[str]]:
+        with TelegramStandIn() as standin:
+            application = ApplicationBuilder().token(standin.token).base_url(
+                standin.base_url).build()
+            heard: list[str] = []
+
+            async def unclaimed(update) -> None:
+                heard.append(update.message.text)
+
+            port = free_port()
+            server = HTTPServer(webhook_app(application, "s3cret", _DatabaseAway(),
+                                            unclaimed=unclaimed))
+            server.listen(port, address="127.0.0.1")
+            async with httpx.AsyncClient() as client:
+                answer = await client.post(f"http://127.0.0.1:{port}{PATH}", json=UPDATE,
+                                           headers={SECRET_HEADER: "s3cret"})
+            server.stop()
+            assert application.update_queue.qsize() == 0, "nothing handled without a claim"
+            return answer.status_code, heard
+
+    assert asyncio.run(scenario()) == (503, ["xin chào"])
