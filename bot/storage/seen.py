@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import Callable
 from typing import Literal
 
@@ -24,6 +25,8 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.storage.database import Database
 from bot.storage.models import SeenEvent
+
+log = logging.getLogger(__name__)
 
 
 def _utcnow() -> dt.datetime:
@@ -61,9 +64,14 @@ class SeenEvents:
                 if chat is not None and self._db.engine.dialect.name == "postgresql":
                     session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:chat))"),
                                     {"chat": chat})
-                session.execute(delete(SeenEvent).where(SeenEvent.expires_at < now))
                 row = session.get(SeenEvent, key)
-                if row is not None:
+                if row is not None and not row.done and row.expires_at < now:
+                    log.warning("%s: taking over an event whose worker stopped answering",
+                                channel)
+                session.execute(delete(SeenEvent).where(SeenEvent.expires_at < now))
+                if row is not None and row.expires_at >= now:
+                    if row.done:
+                        log.info("%s: an event delivered again was answered before", channel)
                     return "done" if row.done else "busy"
                 if chat is not None and seq is not None and session.scalar(
                         select(func.count()).select_from(SeenEvent).where(

@@ -80,9 +80,10 @@ def test_statistics_are_batched_and_committed_by_flush(database):
         assert session.scalar(select(func.count()).select_from(TurnStat)) == 2
 
 
-def test_a_claimed_update_is_busy_then_done_and_a_dead_workers_claim_expires(database):
+def test_a_claimed_update_is_busy_then_done_and_a_dead_workers_claim_expires(database, caplog):
     import datetime as dt
 
+    caplog.set_level("INFO", logger="bot.storage.seen")
     from bot.storage.seen import SeenEvents
 
     database.migrate()
@@ -99,6 +100,9 @@ def test_a_claimed_update_is_busy_then_done_and_a_dead_workers_claim_expires(dat
     assert seen.claim("telegram", "1002", lease) == "new"  # this worker dies here
     now[0] += lease + dt.timedelta(seconds=1)
     assert seen.claim("telegram", "1002", lease) == "new", "the next delivery takes it over"
+    said = [r.getMessage() for r in caplog.records]
+    assert "telegram: taking over an event whose worker stopped answering" in said
+    assert "telegram: an event delivered again was answered before" in said
 
 
 def test_one_chats_updates_are_claimed_in_order(database):
