@@ -9,7 +9,7 @@ import logging
 from bot.config import Settings
 from bot.core import ConversationCore
 from bot.escalation.desk import CounselorDesk
-from bot.escalation.desk_memory import SharedDeskMemory
+from bot.escalation.desk_memory import DeskMemory
 from bot.escalation.events import EventBus
 from bot.escalation.hub import EscalationHub
 from bot.escalation.outbox import Outbox
@@ -34,6 +34,7 @@ from bot.safety import EMBEDDED_EMERGENCY, SafetyNet
 from bot.storage import Database, ExitLog
 from bot.storage.notify import PgNotifier, notifier_for
 from bot.storage.seen import SeenEvents
+from bot.storage.user_memory import LocalUserMemory, SealedUserMemory, UserMemory
 from common.content import ContentError, ContentStore, render
 from common.textnorm import load_lexicon
 
@@ -81,9 +82,16 @@ def build_escalation(settings: Settings, database: Database,
     shared = signals if isinstance(signals, PgNotifier) else None
     hub = EscalationHub(service, outbox, message, content, EventBus(shared))
     hub.signals = signals
-    if shared is not None:  # a user's next message may reach another worker
-        hub.desk_memory = SharedDeskMemory(database, keys.data)
+    hub.desk_memory = DeskMemory(user_memory(database, keys, "desk"))
     return hub
+
+
+def user_memory(database: Database, keys: ServerKeys, namespace: str) -> UserMemory:
+    """Where a process remembers users between messages: sealed rows on PostgreSQL, where
+    several workers may share the work, else this process's memory."""
+    if database.url.startswith("postgresql"):
+        return SealedUserMemory(database, keys.data, namespace)
+    return LocalUserMemory()
 
 
 def build_readiness(settings: Settings, database: Database, hub: EscalationHub,
@@ -148,5 +156,6 @@ def build_zalo(settings: Settings, database: Database | None = None,
         return None
     database = database or build_database(settings)
     seen = SeenEvents(database, dt.timedelta(seconds=2 * zalo.max_skew_s))
+    options = user_memory(database, server_keys(settings), "zalo-options")
     return ZaloChannel(build_core(settings, database, hub, metrics), zalo, settings.var_dir,
-                       seen)
+                       seen, options)

@@ -19,9 +19,8 @@ from collections.abc import Awaitable, Callable
 
 from bot.escalation.desk_memory import (
     ACK_EVERY_S,
+    DeskMemory,
     Intake,
-    LocalDeskMemory,
-    SharedDeskMemory,
     UserDesk,
 )
 from bot.escalation.errors import NoCounselors
@@ -55,10 +54,10 @@ def normalise_phone(text: str) -> str | None:
 
 class CounselorDesk:
     def __init__(self, hub: EscalationHub, transcript: Transcript,
-                 memory: LocalDeskMemory | SharedDeskMemory | None = None):
+                 memory: DeskMemory | None = None):
         self.hub = hub
         self._transcript = transcript
-        self._memory = memory or LocalDeskMemory()
+        self._memory = memory or DeskMemory()
         self._open: set[str] = set()  # subjects with a queued or claimed case
         self._open_loaded_at = float("-inf")
         self._open_changes = -1  # the event count it was loaded at

@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from functools import partial
 from typing import Any
 
-from bot.escalation.desk_memory import LocalDeskMemory, SharedDeskMemory
+from bot.escalation.desk_memory import DeskMemory
 from bot.escalation.events import Event, EventBus
 from bot.escalation.outbox import Outbox
 from bot.escalation.service import EscalationService
@@ -50,7 +50,7 @@ class EscalationHub:
         self.events = events or EventBus()  # what changed, for open workspaces: never content
         self.signals: LocalNotifier = LocalNotifier()  # between processes (bot/app.py sets it)
         # What the desk remembers of users between messages; shared when workers are.
-        self.desk_memory: LocalDeskMemory | SharedDeskMemory = LocalDeskMemory()
+        self.desk_memory = DeskMemory()
 
     async def run(self, method: Callable, *args: Any, **kwargs: Any) -> Any:
         """A service call on a worker thread (the service is synchronous)."""

@@ -241,15 +241,3 @@ class OutboxMessage(Base):
     due_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)  # claimable from then
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
-
-class DeskMemoryRow(Base):
-    """What the counselor desk remembers of one user between two messages, when several
-    bot workers share the work: sealed under a data key of the row's own (an intake may
-    hold a note or a phone number), deleted when it expires."""
-
-    __tablename__ = "desk_memory"
-
-    pseudonym: Mapped[str] = mapped_column(String(80), primary_key=True)
-    wrapped: Mapped[str] = mapped_column(String(200))
-    sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)

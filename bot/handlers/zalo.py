@@ -35,10 +35,12 @@ from bot.handlers.base import Channel
 from bot.handlers.zalo_api import Tokens, TokenStore, ZaloClient, ZaloError
 from bot.replies import Reply, TurnResult
 from bot.storage.seen import SeenEvents
+from bot.storage.user_memory import LocalUserMemory, UserMemory
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 PATH = "/zalo/webhook"
+OPTIONS_KEPT_S = 30 * 60  # a number typed later than this is read as text
 NON_TEXT_EVENTS = frozenset({"user_send_image", "user_send_sticker", "user_send_gif",
                              "user_send_audio", "user_send_video", "user_send_file",
                              "user_send_location", "user_send_link", "user_send_business_card"})
@@ -80,7 +82,7 @@ class ZaloChannel(Channel):
     name = "zalo"
 
     def __init__(self, core: ConversationCore, settings: ZaloSettings, var_dir: Path,
-                 seen: SeenEvents):
+                 seen: SeenEvents, options: UserMemory | None = None):
         super().__init__(core)
         self.settings = settings
         store = TokenStore(var_dir / "zalo-tokens.json",
@@ -88,7 +90,8 @@ class ZaloChannel(Channel):
         self.client = ZaloClient(settings.api_base, settings.oauth_base, settings.app_id,
                                  settings.app_secret, store)
         self._seen = seen  # message ids handled in the replay window, in the database
-        self._options: dict[str, list[str]] = {}  # pseudonym -> last button payloads
+        # The payloads of the numbered options shown last, per pseudonym: shared by workers.
+        self._options = options or LocalUserMemory()
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def serve(self) -> None:
@@ -142,7 +145,7 @@ class ZaloChannel(Channel):
     async def _converse(self, sender: str, text: str) -> None:
         pseudonym = self.core.pseudonym(self.name, sender)
         async with self._locks.setdefault(pseudonym, asyncio.Lock()):
-            text = _pick_option(text, self._options.get(pseudonym, []))
+            text = _pick_option(text, await self._shown_options(pseudonym))
             payloads: list[str] = []  # numbered options, the early emergency reply's first
             result = await self.core.handle(
                 IncomingMessage(self.name, sender, text),
@@ -152,21 +155,31 @@ class ZaloChannel(Channel):
     async def _deliver(self, sender: str, pseudonym: str, result: TurnResult,
                        payloads: list[str]) -> None:
         if "quick_exit" in result.actions or "delete_my_data" in result.actions:
-            self._options.pop(pseudonym, None)
+            await self._options.drop(pseudonym)
         if "quick_exit" in result.actions:
             # Zalo has no API to delete a chat: say so instead of pretending.
             await self._send(sender, self.core.render("quick_exit_unsupported"))
             return
         for reply in result.replies:
             await self._send(sender, reply, payloads)
-        self._options[pseudonym] = payloads
+        await self._remember_options(pseudonym, payloads)
 
     async def _relay(self, sender: str, reply: Reply, silent: bool = False) -> None:
         """A message outside a turn (a counselor's words): typed commands only, and the
         numbers of earlier options stop working, so a digit answers the counselor.
         Zalo has no silent delivery; ``silent`` is accepted for the outbox's sake."""
-        self._options[self.core.pseudonym(self.name, sender)] = []
+        await self._options.drop(self.core.pseudonym(self.name, sender))
         await self._send(sender, reply)
+
+    async def _shown_options(self, pseudonym: str) -> list[str]:
+        return json.loads(await self._options.get(pseudonym) or "[]")
+
+    async def _remember_options(self, pseudonym: str, payloads: list[str]) -> None:
+        if payloads:
+            await self._options.put(pseudonym, json.dumps(payloads),
+                                    self._options.clock() + OPTIONS_KEPT_S)
+        else:
+            await self._options.drop(pseudonym)
 
     async def _send(self, sender: str, reply: Reply, payloads: list[str] | None = None) -> None:
         """``payloads`` collects the numbered options (None: number nothing)."""

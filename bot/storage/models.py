@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Integer, String, true
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Integer, LargeBinary, String, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -76,3 +76,16 @@ class ButtonPayload(Base):
 
     token: Mapped[str] = mapped_column(String(32), primary_key=True)
     payload: Mapped[str] = mapped_column(String(512))
+
+
+class UserMemoryRow(Base):
+    """What a process remembers of one user between two messages, shared by bot workers
+    (bot/storage/user_memory.py): sealed under a data key of the row's own, never read after
+    it expires."""
+
+    __tablename__ = "user_memory"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)  # namespace:pseudonym
+    wrapped: Mapped[str] = mapped_column(String(200))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)

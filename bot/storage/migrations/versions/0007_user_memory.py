@@ -1,7 +1,7 @@
-"""Several bot workers: what the counselor desk remembers of a user between two messages
-(an intake in progress, the recent risk), sealed, so that any worker can take the next one;
-and the chat an update belongs to (a keyed pseudonym) with its sequence, so that one chat's
-updates are handled in order whichever worker receives them.
+"""Several bot workers: what a worker remembers of a user between two messages (the
+counselor intake in progress, Zalo's numbered options), sealed, so that any worker can take
+the next one; and the chat an update belongs to (a keyed pseudonym) with its sequence, so
+that one chat's updates are handled in order whichever worker receives them.
 
 Revision ID: 0007
 Revises: 0006
@@ -18,8 +18,8 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
-        "desk_memory",
-        sa.Column("pseudonym", sa.String(80), primary_key=True),
+        "user_memory",
+        sa.Column("key", sa.String(120), primary_key=True),
         sa.Column("wrapped", sa.String(200), nullable=False),
         sa.Column("sealed", sa.LargeBinary(), nullable=False),
         sa.Column("expires_at", sa.DateTime(), nullable=False, index=True),
@@ -35,4 +35,4 @@ def downgrade() -> None:
         table.drop_index("ix_seen_events_chat")
         table.drop_column("seq")
         table.drop_column("chat")
-    op.drop_table("desk_memory")
+    op.drop_table("user_memory")
