@@ -24,7 +24,8 @@ from bot.escalation.policy import (
 from bot.escalation.service import ServerKeys, build_service
 from bot.handlers.callback_tokens import CallbackTokens
 from bot.handlers.telegram import TelegramChannel, TelegramSettings
-from bot.handlers.zalo import ZaloChannel, ZaloSettings
+from bot.handlers.zalo import ZaloChannel, ZaloSettings, initial_tokens
+from bot.handlers.zalo_tokens import SharedTokenStore
 from bot.ops.checks import database_check, http_check
 from bot.ops.http import Part, Readiness
 from bot.ops.metrics import Metrics
@@ -156,6 +157,10 @@ def build_zalo(settings: Settings, database: Database | None = None,
         return None
     database = database or build_database(settings)
     seen = SeenEvents(database, dt.timedelta(seconds=2 * zalo.max_skew_s))
-    options = user_memory(database, server_keys(settings), "zalo-options")
+    keys = server_keys(settings)
+    options = user_memory(database, keys, "zalo-options")
+    tokens = None  # one process: a file under var/
+    if database.url.startswith("postgresql"):  # workers share one refresh token
+        tokens = SharedTokenStore(database, keys.data, initial_tokens(zalo))
     return ZaloChannel(build_core(settings, database, hub, metrics), zalo, settings.var_dir,
-                       seen, options)
+                       seen, options, tokens)

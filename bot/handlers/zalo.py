@@ -32,7 +32,7 @@ from bot.commands import command_for
 from bot.config import bind_address
 from bot.core import ConversationCore, IncomingMessage
 from bot.handlers.base import Channel
-from bot.handlers.zalo_api import Tokens, TokenStore, ZaloClient, ZaloError
+from bot.handlers.zalo_api import TokenKeeper, Tokens, TokenStore, ZaloClient, ZaloError
 from bot.replies import Reply, TurnResult
 from bot.storage.seen import SeenEvents
 from bot.storage.user_memory import LocalUserMemory, UserMemory
@@ -78,15 +78,20 @@ def signature(app_id: str, body: bytes, timestamp: str, secret: str) -> str:
     return hashlib.sha256(app_id.encode() + body + timestamp.encode() + secret.encode()).hexdigest()
 
 
+def initial_tokens(settings: ZaloSettings) -> Tokens:
+    """The tokens from the environment, used until a refresh saves newer ones."""
+    return Tokens(settings.access_token, settings.refresh_token)
+
+
 class ZaloChannel(Channel):
     name = "zalo"
 
     def __init__(self, core: ConversationCore, settings: ZaloSettings, var_dir: Path,
-                 seen: SeenEvents, options: UserMemory | None = None):
+                 seen: SeenEvents, options: UserMemory | None = None,
+                 tokens: TokenKeeper | None = None):
         super().__init__(core)
         self.settings = settings
-        store = TokenStore(var_dir / "zalo-tokens.json",
-                           Tokens(settings.access_token, settings.refresh_token))
+        store = tokens or TokenStore(var_dir / "zalo-tokens.json", initial_tokens(settings))
         self.client = ZaloClient(settings.api_base, settings.oauth_base, settings.app_id,
                                  settings.app_secret, store)
         self._seen = seen  # message ids handled in the replay window, in the database

@@ -2,7 +2,8 @@
 
 Zalo's refresh tokens are single-use and access tokens last about 25 hours,
 so a refresh happens under a lock (one refresh for many waiting senders) and
-the new refresh token is saved at once (var/, mode 0600), or it is lost.
+the new refresh token is saved at once (var/, mode 0600), or it is lost. Several
+bot workers share the tokens in the database instead (bot/handlers/zalo_tokens.py).
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ import asyncio
 import json
 import logging
 import os
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 
@@ -30,6 +34,16 @@ class Tokens:
     refresh: str
 
 
+class TokenKeeper(Protocol):
+    """Where the tokens live: a file for one process, the database for several workers."""
+
+    def load(self) -> Tokens: ...
+
+    def save(self, tokens: Tokens) -> None: ...
+
+    def exclusive(self) -> AbstractAsyncContextManager[Tokens]: ...
+
+
 class TokenStore:
     """Tokens in a 0600 file under var/, seeded from the environment."""
 
@@ -43,6 +57,11 @@ class TokenStore:
             return Tokens(data["access"], data["refresh"])
         return self._initial
 
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[Tokens]:
+        """The current tokens, for a refresh (one process: its own lock is enough)."""
+        yield self.load()
+
     def save(self, tokens: Tokens) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._path.with_suffix(".tmp")
@@ -54,7 +73,7 @@ class TokenStore:
 
 class ZaloClient:
     def __init__(self, api_base: str, oauth_base: str, app_id: str, app_secret: str,
-                 store: TokenStore, timeout: float = 10.0):
+                 store: TokenKeeper, timeout: float = 10.0):
         self._api, self._oauth = api_base.rstrip("/"), oauth_base.rstrip("/")
         self._app_id, self._app_secret = app_id, app_secret
         self._store = store
@@ -80,13 +99,14 @@ class ZaloClient:
         return int(response.json().get("error", 0))
 
     async def _refresh(self, stale: str) -> None:
-        async with self._lock:
-            if self._tokens.access != stale:
-                return  # another sender refreshed while we waited
+        async with self._lock, self._store.exclusive() as current:
+            if current.access != stale:  # another sender or worker refreshed meanwhile
+                self._tokens = current
+                return
             response = await self._http.post(
                 f"{self._oauth}/v4/oa/access_token", headers={"secret_key": self._app_secret},
                 data={"app_id": self._app_id, "grant_type": "refresh_token",
-                      "refresh_token": self._tokens.refresh})
+                      "refresh_token": current.refresh})
             body = response.json()
             if "access_token" not in body:
                 raise ZaloError(f"token refresh failed with Zalo error {body.get('error')}")

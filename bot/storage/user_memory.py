@@ -64,10 +64,10 @@ class SealedUserMemory:
         self._swept = float("-inf")
 
     async def get(self, pseudonym: str) -> str | None:
-        return await asyncio.to_thread(self._get, pseudonym)
+        return await asyncio.to_thread(self.read, pseudonym)
 
     async def put(self, pseudonym: str, text: str, expires: float) -> None:
-        await asyncio.to_thread(self._put, pseudonym, text, expires)
+        await asyncio.to_thread(self.write, pseudonym, text, expires)
 
     async def drop(self, pseudonym: str) -> None:
         await asyncio.to_thread(self._drop, pseudonym)
@@ -79,7 +79,8 @@ class SealedUserMemory:
     def _key(self, pseudonym: str) -> str:
         return f"{self._namespace}:{pseudonym}"
 
-    def _get(self, pseudonym: str) -> str | None:
+    def read(self, pseudonym: str) -> str | None:
+        """What is kept for ``pseudonym`` (blocking: call off the event loop)."""
         key = self._key(pseudonym)
         with self._db.session() as session:
             row = session.get(UserMemoryRow, key)
@@ -88,7 +89,8 @@ class SealedUserMemory:
             dek = self._keyring.unwrap(row.wrapped, key)
             return open_field(dek, row.sealed, key.encode()).decode()
 
-    def _put(self, pseudonym: str, text: str, expires: float) -> None:
+    def write(self, pseudonym: str, text: str, expires: float) -> None:
+        """Keep ``text`` until ``expires`` (blocking: call off the event loop)."""
         key, dek = self._key(pseudonym), new_dek()
         values = {"key": key, "wrapped": self._keyring.wrap(dek, key),
                   "sealed": seal_field(dek, text.encode(), key.encode()),
