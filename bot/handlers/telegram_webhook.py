@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 Unclaimed = Callable[[Update], Awaitable[None]]
 OrderKey = Callable[[Update], str | None]  # the chat's pseudonym: its updates go in order
-WAIT_TURN_S = 0.05  # how often an update whose chat is busy asks again
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PATH = "/telegram/webhook"
 
@@ -99,18 +98,10 @@ class _UpdateHandler(RequestHandler):
         self.set_status(200)  # handled now, or a duplicate of one handled before
 
     async def _claim_in_turn(self, update: Update) -> str:
-        """Claim the update once its chat's earlier updates are done. A worker that died
-        holding one delays the chat until that lease runs out, no longer."""
+        """Claim the update once its chat's earlier updates are done."""
         chat = self._order_key(update) if self._order_key is not None else None
-        deadline = asyncio.get_running_loop().time() + self._lease.total_seconds()
-        while True:
-            state = await asyncio.to_thread(self._seen.claim, "telegram", str(update.update_id),
-                                            self._lease, chat, update.update_id)
-            if state != "wait":
-                return state
-            if asyncio.get_running_loop().time() > deadline:
-                return "busy"  # Telegram redelivers; by then the lease has run out
-            await asyncio.sleep(WAIT_TURN_S)
+        return await self._seen.claim_in_turn("telegram", str(update.update_id), self._lease,
+                                              chat, update.update_id)
 
 
 def webhook_app(application: Application, secret: str, seen: SeenEvents | None = None,

@@ -14,6 +14,7 @@ all, so a digit typed after them goes to the counselor.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 PATH = "/zalo/webhook"
 OPTIONS_KEPT_S = 30 * 60  # a number typed later than this is read as text
+CLAIM_LEASE = dt.timedelta(seconds=60)  # one worker's hold on a message it is answering
 NON_TEXT_EVENTS = frozenset({"user_send_image", "user_send_sticker", "user_send_gif",
                              "user_send_audio", "user_send_video", "user_send_file",
                              "user_send_location", "user_send_link", "user_send_business_card"})
@@ -140,12 +142,36 @@ class ZaloChannel(Channel):
         msg_id = str(message.get("msg_id", ""))
         if not sender or not msg_id:
             return  # not a user message
-        if not await asyncio.to_thread(self._seen.first_time, self.name, msg_id):
-            return  # replayed, even across a restart
-        if name in NON_TEXT_EVENTS:
-            await self._send(sender, self.core.render("non_text"))
-        elif name == "user_send_text":
-            await self._converse(sender, str(message.get("text", "")))
+        if not await self._claim_in_turn(msg_id, sender, event.get("timestamp")):
+            return  # replayed (even across a restart), or being answered by another worker
+        try:
+            if name in NON_TEXT_EVENTS:
+                await self._send(sender, self.core.render("non_text"))
+            elif name == "user_send_text":
+                await self._converse(sender, str(message.get("text", "")))
+        finally:
+            await self._finish(msg_id)
+
+    async def _claim_in_turn(self, msg_id: str, sender: str, timestamp: object) -> bool:
+        """True to answer the message: new, and after the user's earlier messages (by Zalo's
+        timestamp) that another worker may be answering. Zalo never delivers a message
+        again, so with the database away it is answered anyway, without the replay check."""
+        pseudonym = self.core.pseudonym(self.name, sender)
+        seq = int(timestamp) if str(timestamp).isdigit() else None
+        try:
+            state = await self._seen.claim_in_turn(self.name, msg_id, CLAIM_LEASE, pseudonym,
+                                                   seq)
+        except Exception as error:  # the type only: a database error quotes parameters
+            log.error("zalo: cannot check the message against replays (%s); answering it",
+                      type(error).__name__)
+            return True
+        return state == "new"
+
+    async def _finish(self, msg_id: str) -> None:
+        try:
+            await asyncio.to_thread(self._seen.finish, self.name, msg_id)
+        except Exception as error:
+            log.error("zalo: could not mark a message answered (%s)", type(error).__name__)
 
     async def _converse(self, sender: str, text: str) -> None:
         pseudonym = self.core.pseudonym(self.name, sender)

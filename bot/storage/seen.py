@@ -14,6 +14,7 @@ two workers cannot both see "nothing earlier" at the same moment."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
@@ -27,6 +28,7 @@ from bot.storage.database import Database
 from bot.storage.models import SeenEvent
 
 log = logging.getLogger(__name__)
+WAIT_TURN_S = 0.05  # how often an event whose chat is busy asks again
 
 
 def _utcnow() -> dt.datetime:
@@ -83,6 +85,22 @@ class SeenEvents:
         except IntegrityError:  # another worker claimed it at the same moment
             return "busy"
         return "new"
+
+    async def claim_in_turn(self, channel: str, event_id: str, lease: dt.timedelta,
+                            chat: str | None, seq: int | None,
+                            ) -> Literal["new", "busy", "done"]:
+        """``claim``, waiting while the chat's earlier events are in hand (asking again every
+        ``WAIT_TURN_S``); a worker that died holding one delays the chat until its lease runs
+        out, no longer, and then this one is "busy" (the platform may deliver it again)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + lease.total_seconds()
+        while True:
+            state = await asyncio.to_thread(self.claim, channel, event_id, lease, chat, seq)
+            if state != "wait":
+                return state
+            if loop.time() > deadline:
+                return "busy"
+            await asyncio.sleep(WAIT_TURN_S)
 
     def finish(self, channel: str, event_id: str) -> None:
         """Handled: refuse redeliveries for the rest of the window."""

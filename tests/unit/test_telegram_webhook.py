@@ -9,6 +9,7 @@ from telegram.ext import ApplicationBuilder
 from tornado.httpserver import HTTPServer
 
 from bot.handlers.telegram_webhook import PATH, SECRET_HEADER, webhook_app
+from bot.storage.seen import SeenEvents
 from tests.fakes.telegram_api import TelegramStandIn
 from tests.helpers import free_port
 
@@ -40,8 +41,11 @@ def test_only_calls_with_the_secret_are_queued():
     assert asyncio.run(scenario()) == [403, 403, 200]
 
 
-class _DatabaseAway:
+class _DatabaseAway(SeenEvents):
     """SeenEvents while PostgreSQL restarts: every claim raises."""
+
+    def __init__(self) -> None:
+        pass
 
     def claim(self, *args: object) -> str:
         raise ConnectionError("the database is away")
