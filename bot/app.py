@@ -129,7 +129,7 @@ def build_core(settings: Settings, database: Database | None = None,
                      api_token=settings.rasa_token)
     desk = CounselorDesk(hub, nlu.transcript, hub.desk_memory) if hub is not None else None
     if metrics is not None:
-        metrics.watch_rasa(lambda: nlu.in_flight)
+        metrics.watch_rasa(lambda: nlu.in_flight, lambda: nlu.waiting)
     return ConversationCore(nlu, content, safety, database, settings.pseudonym_key, desk,
                             metrics=metrics)
 

@@ -33,6 +33,7 @@ class Service:
     cwd: Path | None = None
     process: subprocess.Popen | None = field(default=None, repr=False)
     log_path: Path | None = None
+    niceness: int = 0  # added to the scheduling niceness: >0 yields the CPU to others
 
 
 class ServiceFailed(RuntimeError):
@@ -76,6 +77,10 @@ class Supervisor:
             service.process = subprocess.Popen(
                 service.command, env=service.env, cwd=service.cwd, stdout=log_file,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        if service.niceness:
+            with contextlib.suppress(OSError):  # a lower priority is a nicety, not a need
+                os.setpriority(os.PRIO_PROCESS, service.process.pid,
+                               os.getpriority(os.PRIO_PROCESS, 0) + service.niceness)
 
     def check_alive(self) -> None:
         for service in self.services:

@@ -48,6 +48,9 @@ from bot.supervisor import Service, ServiceFailed, Supervisor
 from bot.training import MODEL_NAME
 
 ROLES = ("all", "bot", "rasa", "actions", "api")
+# Rasa and its action server yield the CPU to the bot when the machine is saturated: the
+# bot sends the emergency reply, and it must not wait behind the model (bench/scaling.py).
+MODEL_NICENESS = 5
 
 
 class ConfigurationError(ValueError):
@@ -102,14 +105,15 @@ def services(settings: Settings, role: str) -> list[Service]:
                                  action_server_command(settings, i),
                                  health_url=f"http://127.0.0.1:{port}/health",
                                  listen=f"http://127.0.0.1:{port}/webhook", env=env,
-                                 cwd=settings.root))
+                                 cwd=settings.root, niceness=MODEL_NICENESS))
         if role in ("all", "rasa"):
             url = f"http://127.0.0.1:{settings.rasa_port + i}"
             found.append(Service(instance_name("rasa", i, count),
                                  rasa_server_command(settings, i),
                                  health_url=f"{url}/status?token={settings.rasa_token}",
                                  listen=f"{url} (HTTP API needs the token; /webhooks/antam "
-                                        "needs the channel secret)", env=env, cwd=settings.root))
+                                        "needs the channel secret)", env=env, cwd=settings.root,
+                                 niceness=MODEL_NICENESS))
     return found
 
 

@@ -240,4 +240,3 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     due_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)  # claimable from then
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-

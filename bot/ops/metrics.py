@@ -32,8 +32,13 @@ class Metrics:
                                  ["path"], registry=r)
         self.rasa_in_flight = Gauge("antam_rasa_turns_in_flight",
                                     "Turns sent to Rasa and not yet answered", registry=r)
+        self.rasa_waiting = Gauge("antam_rasa_turns_waiting",
+                                  "Of those, turns waiting for a free slot at their instance",
+                                  registry=r)
         self._in_flight: list[Callable[[], int]] = []
-        self.rasa_in_flight.set_function(self._rasa_in_flight)
+        self._waiting: list[Callable[[], int]] = []
+        self.rasa_in_flight.set_function(lambda: _total(self._in_flight))
+        self.rasa_waiting.set_function(lambda: _total(self._waiting))
         self.service_up = Gauge("antam_service_up",
                                 "1 if the service answered its last health check",
                                 ["service"], registry=r)
@@ -56,12 +61,14 @@ class Metrics:
         if result.crisis:
             self.emergency.labels("early" if early else "in_answer").inc()
 
-    def watch_rasa(self, in_flight: Callable[[], int]) -> None:
-        """Add one Rasa client's gauge (each channel's core has its own client)."""
+    def watch_rasa(self, in_flight: Callable[[], int], waiting: Callable[[], int]) -> None:
+        """Add one Rasa client's gauges (each channel's core has its own client)."""
         self._in_flight.append(in_flight)
-
-    def _rasa_in_flight(self) -> float:
-        return float(sum(gauge() for gauge in self._in_flight))
+        self._waiting.append(waiting)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _total(gauges: list[Callable[[], int]]) -> float:
+    return float(sum(gauge() for gauge in gauges))

@@ -179,3 +179,27 @@ def test_a_wipe_reaches_every_instance_and_a_dead_one_does_not_block_it(instance
     assert a_handler.wiped == ["p7"] and b_handler.wiped == ["p7"]
     assert asyncio.run(run((a, dead))) is True
     assert asyncio.run(run((dead,))) is False, "nothing reached: the wipe is not confirmed"
+
+
+def test_an_instance_holds_at_most_a_few_turns_and_the_rest_wait_their_turn(instance):
+    from bot.rasa_client import TURNS_PER_INSTANCE
+
+    url, handler = instance(stalled=True)  # it answers only when released
+    client = RasaClient((url,), "secret", timeout=60)
+
+    async def scenario() -> list:
+        turns = [asyncio.create_task(client.send(f"user-{n}", "xin chào")) for n in range(20)]
+        while len(handler.senders) < TURNS_PER_INSTANCE:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0)
+        waiting, held = client.waiting, len(handler.senders)
+        assert client.in_flight == 20, "every waiting turn counts toward saturation"
+        handler.stalled.set()
+        answers = await asyncio.gather(*turns)
+        await client.close()
+        return [waiting, held, answers]
+
+    waiting, held, answers = asyncio.run(scenario())
+    assert waiting == 20 - TURNS_PER_INSTANCE, "the rest wait in the bot, not at the instance"
+    assert held == TURNS_PER_INSTANCE
+    assert len(answers) == 20 and all(a.replies for a in answers)
