@@ -4,14 +4,14 @@ does), two Rasa instances sharing sealed conversations in Redis, PostgreSQL, the
 API, and a counselor in a live case with a user.
 
 The faults: Telegram answering 5xx and 429, a Rasa instance that stalls and answers only
-after 5 s, Redis stopped, PostgreSQL restarted. PostgreSQL and Redis are servers of this
-test's own (tests/services.py), so restarting them disturbs nothing else. After each fault:
-every message got a reply (the model's or the degraded one), every crisis message got the
-emergency reply first, the messages relayed between the user and the counselor arrived
-exactly once each way, and the service recovered by itself.
+after 5 s, a Rasa instance killed, Redis stopped, PostgreSQL restarted. PostgreSQL and Redis
+are servers of this test's own (tests/services.py), so restarting them disturbs nothing
+else. After each fault: every message got a reply (the model's or the degraded one), every
+crisis message got the emergency reply first, the messages relayed between the user and the
+counselor arrived exactly once each way, and the service recovered by itself.
 
-Killing a Rasa instance and a bot worker are in test_rasa_failover.py and
-test_bot_workers.py."""
+Killing a bot worker is in test_bot_workers.py; test_rasa_failover.py checks that a killed
+instance's conversation continues in the same topic on the other."""
 
 from __future__ import annotations
 
@@ -252,6 +252,15 @@ def test_a_rasa_instance_answering_after_5_s(service):
         resume.join()
     _relay_arrives(service)
     _recovered(service)
+
+
+def test_a_rasa_instance_killed(service):
+    os.killpg(service.pids["rasa-1"], signal.SIGKILL)
+    _crisis_answered_first(service, USERS[4])
+    _everyone_answered(service, QUESTION)
+    _relay_starts(service, "rasa killed")
+    _relay_arrives(service)
+    _recovered(service)  # the supervisor starts rasa-1 again and the API sees it ready
 
 
 def test_redis_stopped_and_started_again(service):
