@@ -17,6 +17,7 @@ from bot.app import build_core, build_database, build_escalation
 from bot.config import Settings
 from bot.counselor import cli as counselor_cli
 from bot.handlers.console import ConsoleChannel
+from bot.indicators import cli as report_cli
 from bot.ops.logs import formatter as log_formatter
 from bot.secretfile import MissingSecret
 from bot.stack import private_stack
@@ -112,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_argument("action", choices=["rotate"],
                       help="re-wrap every data key under the first key of ANTAM_DATA_KEYS")
     commands.add_parser("indicators", help="escalation outcomes for the programme (counts only)")
+    report_cli.add_parser(commands)
     counselor_cli.add_parsers(commands)
     return parser
 
@@ -152,6 +154,9 @@ def _server_command(args: argparse.Namespace) -> int:
         return 0
     if args.command == "eval":
         return _evaluate(settings, args.cross_validation, args.json)
+    if args.command == "report":
+        return report_cli.run(build_database(settings), args.month,
+                              args.out or settings.var_dir / "reports", dt.date.today())
     if args.command in ("keys", "indicators"):
         service = build_escalation(settings, build_database(settings)).service
         if args.command == "keys":

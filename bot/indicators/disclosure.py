@@ -7,13 +7,17 @@ with its row totals, column totals and grand total.
 
 1. Primary suppression: every value below 10, zeros included, a cell or a total, is shown as
    ``<10``.
-2. Secondary suppression: while a hidden value could still be worked out from what is shown,
-   one more value sharing a row or column with it is withheld (shown as ``x``), the smallest
-   first, cells before totals. "Worked out" means either
+2. Secondary suppression: while a hidden count above zero could still be worked out from
+   what is shown, one more value sharing a row or column with it is withheld (shown as
+   ``x``), the smallest first, cells before totals. (That a hidden count is zero may be
+   deduced: nobody can be pointed to by a count of nobody, and hiding it too would hide every
+   month before a channel opened.) "Worked out" means either
    - by adding and subtracting shown values along rows and columns (exact elimination over
      the table's equations), or
    - from the ranges a reader knows: ``<10`` is 0–9 and ``x`` is 10 or more, so a row whose
      hidden values must add up to 0, say, gives every one of them away.
+   The hidden cells of a row or column whose total is shown must also add up to 0 or to 10 or
+   more: "17 requests, 15 answered" tells that 2 were not, however the 2 is split.
 3. A share (percentage) is shown only when its numerator and denominator are both shown.
 """
 
@@ -83,6 +87,10 @@ def protect(rows: Sequence[str], columns: Sequence[str],
     equations = _equations(len(rows), len(columns))
     hidden = {key: SMALL for key, value in values.items() if value < THRESHOLD}
     while True:
+        line = next(iter(small_sums(values, hidden, equations)), None)
+        if line is not None:
+            hidden[_smallest_shown(line, values, hidden)] = WITHHELD
+            continue
         leaked = derivable(values, hidden, equations)
         if not leaked:
             return Published(tuple(rows), tuple(columns), values, hidden)
@@ -90,10 +98,29 @@ def protect(rows: Sequence[str], columns: Sequence[str],
 
 
 def derivable(values: dict, hidden: dict, equations: list[dict]) -> list[Key]:
-    """Hidden values a reader could work out, by elimination or from the known ranges."""
+    """Hidden counts above zero a reader could work out, by elimination or from the known
+    ranges."""
     known = {k: v for k, v in values.items() if k not in hidden}
-    return sorted(set(_by_elimination(known, hidden, equations))
-                  | set(_by_ranges(known, hidden, equations)))
+    found = set(_by_elimination(known, hidden, equations)) | set(
+        _by_ranges(known, hidden, equations))
+    return sorted(k for k in found if values[k] > 0)
+
+
+def small_sums(values: dict, hidden: dict, equations: list[dict]) -> list[dict]:
+    """Lines whose total is shown and whose hidden cells add up to between 1 and 9."""
+    found = []
+    for eq in equations:
+        total = next(k for k, a in eq.items() if a < 0)
+        members = [k for k, a in eq.items() if a > 0 and k in hidden]
+        if total not in hidden and members and 0 < sum(values[k] for k in members) < THRESHOLD:
+            found.append(eq)
+    return found
+
+
+def _smallest_shown(line: dict, values: dict, hidden: dict) -> Key:
+    """The smallest shown value of a line, cells before its total."""
+    return min((k for k in line if k not in hidden),
+               key=lambda k: (line[k] < 0, values[k], k))
 
 
 # --- the table as equations ------------------------------------------------------------

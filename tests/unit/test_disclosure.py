@@ -68,6 +68,16 @@ def _what_a_reader_can_believe(counts: list[list[int]], hidden: dict) -> dict:
     return seen
 
 
+def _true_value(counts: list[list[int]], key: tuple) -> int:
+    if key[0] == "cell":
+        return counts[key[1]][key[2]]
+    if key[0] == "row":
+        return sum(counts[key[1]])
+    if key[0] == "col":
+        return sum(line[key[1]] for line in counts)
+    return sum(map(sum, counts))
+
+
 counts_strategy = st.integers(1, 3).flatmap(lambda rows: st.integers(1, 3).flatmap(
     lambda columns: st.lists(st.lists(st.one_of(st.integers(0, 12), st.integers(0, 30)),
                                       min_size=columns, max_size=columns),
@@ -86,10 +96,17 @@ def test_no_small_count_can_be_read_or_derived(counts):
             assert (grid[r][c] == SMALL) == (count < THRESHOLD)
             assert grid[r][c] in (SMALL, WITHHELD, str(count))
     hidden = published.hidden()
+    lines = [(("row", r), [("cell", r, c) for c in range(len(columns))]) for r in range(len(rows))]
+    lines += [(("col", c), [("cell", r, c) for r in range(len(rows))]) for c in range(len(columns))]
+    for total, members in lines:
+        hidden_sum = sum(_true_value(counts, k) for k in members if k in hidden)
+        assert total in hidden or hidden_sum == 0 or hidden_sum >= THRESHOLD, (
+            f"{total}: its hidden cells add up to {hidden_sum}, shown by subtraction")
     if len(hidden) > 6:  # keep the brute force small; big tables are covered by smaller ones
         return
     for key, values in _what_a_reader_can_believe(counts, hidden).items():
-        assert len(values) > 1, f"{key} can be worked out from {grid}"
+        true = _true_value(counts, key)
+        assert len(values) > 1 or true == 0, f"{key} = {true} can be worked out from {grid}"
 
 
 def test_a_lone_small_cell_takes_partners_until_nothing_gives_it_away():
