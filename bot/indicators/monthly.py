@@ -1,5 +1,6 @@
 """The programme's monthly figures, counted from coded fields only: turn statistics (never
-linked to a person), case times and statuses, the audit log's actions, and the coded
+linked to a person), who talked in the month (a month-scoped token, never the pseudonym),
+case times and statuses, the audit log's actions, and the coded
 wrap-ups kept with the user's consent to be counted. Never sealed content, never an id.
 
 Each figure is a count by month and channel (the finest breakdown published), attributed to
@@ -18,7 +19,7 @@ from sqlalchemy import select
 
 from bot.escalation.tables import AuditEvent, Case, CaseWrapUp
 from bot.storage import Database
-from bot.storage.models import TurnStat
+from bot.storage.models import MonthlyContact, TurnStat
 
 CHANNELS = ("telegram", "zalo")
 DISCLOSURES = {"report_domestic_violence": "domestic", "report_sexual_violence": "sexual",
@@ -88,6 +89,7 @@ def collect(database: Database, months: Iterable[str], today: dt.date) -> dict[s
     first, last = _bounds(sorted(found))
     with database.session() as session:
         _turns(session, found, first, last)
+        _people(session, found)
         _cases(session, found, first, last)
         _wrapups(session, found)
     return found
@@ -117,6 +119,16 @@ def _turns(session, found: dict[str, Month], first: dt.datetime, last: dt.dateti
             month.add(f"disclosure_{DISCLOSURES[intent]}", channel)
         if intent in AWARENESS:
             month.add(f"awareness_{AWARENESS[intent]}", channel)
+
+
+def _people(session, found: dict[str, Month]) -> None:
+    rows = session.execute(select(MonthlyContact.month, MonthlyContact.channel,
+                                  MonthlyContact.days)
+                           .where(MonthlyContact.month.in_(list(found))))
+    for month, channel, days in rows:
+        found[month].add("people", channel)
+        if days > 1:
+            found[month].add("returning", channel)
 
 
 def _cases(session, found: dict[str, Month], first: dt.datetime, last: dt.datetime) -> None:

@@ -21,6 +21,8 @@ from bot.storage import Database
 MONTHS_SHOWN = 6
 # What each figure is called in the report, in the order of the funnel.
 FIGURES = (
+    ("people", "Người đã trò chuyện"),
+    ("returning", "Người quay lại vào một ngày khác trong tháng"),
     ("turns", "Tin nhắn được trả lời"),
     ("disclosure_domestic", "Chia sẻ về bạo lực gia đình"),
     ("disclosure_sexual", "Chia sẻ về bạo lực tình dục"),

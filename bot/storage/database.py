@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, delete, event, func, select
+from sqlalchemy import case, create_engine, delete, event, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.storage.models import ExitMessage, Participant, TurnStat
+from bot.storage.models import ExitMessage, MonthlyContact, Participant, TurnStat
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -54,6 +57,11 @@ class Database:
     def forget(self, pseudonym: str) -> None:
         """Delete everything linked to a pseudonym (turn statistics never are)."""
         with self.session() as session, session.begin():
+            participant = session.get(Participant, pseudonym)
+            if participant is not None:
+                months = _months(participant.first_seen, participant.last_seen)
+                session.execute(delete(MonthlyContact).where(MonthlyContact.token.in_(
+                    [contact_token(pseudonym, m) for m in months])))
             session.execute(delete(ExitMessage).where(ExitMessage.pseudonym == pseudonym))
             session.execute(delete(Participant).where(Participant.pseudonym == pseudonym))
 
@@ -109,3 +117,33 @@ def add_turn(
         participant.last_seen = day
     session.add(TurnStat(day=day, channel=channel, intent=intent, crisis=crisis,
                          degraded=degraded, latency_ms=latency_ms))
+    _note_contact(session, pseudonym, channel, day)
+
+
+def contact_token(pseudonym: str, month: str) -> str:
+    """The pseudonym's token for one month: another month's cannot be matched to it."""
+    return hashlib.sha256(f"contact\0{month}\0{pseudonym}".encode()).hexdigest()
+
+
+def _note_contact(session: Session, pseudonym: str, channel: str, day: dt.date) -> None:
+    """Count the person once in the month, and each day they came. An upsert: two workers
+    writing the same person's first turns of a month at once must not fail each other's
+    batch of statistics."""
+    month = f"{day.year:04d}-{day.month:02d}"
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(MonthlyContact).values(month=month, token=contact_token(pseudonym, month),
+                                              channel=channel, last_day=day, days=1)
+    new_day = MonthlyContact.last_day != statement.excluded.last_day
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["month", "token"],
+        set_={"days": MonthlyContact.days + case((new_day, 1), else_=0),
+              "last_day": statement.excluded.last_day}))
+
+
+def _months(first: dt.date, last: dt.date) -> list[str]:
+    found, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        found.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month + 1) if month < 12 else (year + 1, 1)
+    return found

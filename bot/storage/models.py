@@ -24,6 +24,20 @@ class Participant(Base):
     last_seen: Mapped[dt.date] = mapped_column(Date)
 
 
+class MonthlyContact(Base):
+    """Someone who talked in a month, for the programme's count of people and of those who
+    came back on another day. The token is a hash of the pseudonym and the month: one
+    month's rows cannot be joined to another's, and /xoa deletes them."""
+
+    __tablename__ = "monthly_contacts"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11"
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    last_day: Mapped[dt.date] = mapped_column(Date)
+    days: Mapped[int] = mapped_column(Integer)
+
+
 class TurnStat(Base):
     """One answered message, deliberately unlinked from any participant."""
 

@@ -13,6 +13,7 @@ from bot.escalation.tables import AuditEvent, Case, CaseWrapUp
 from bot.indicators.disclosure import SMALL, THRESHOLD, WITHHELD
 from bot.indicators.report import build, write
 from bot.storage import Database
+from bot.storage.database import add_turn
 from bot.storage.models import TurnStat
 
 DECEMBER = dt.date(2026, 12, 5)
@@ -27,6 +28,10 @@ def database(tmp_path) -> Database:
         _turns(session, dt.date(2026, 11, 4), "zalo", 4, crisis=2)
         _turns(session, dt.date(2026, 10, 9), "telegram", 80, crisis=3)
         _turns(session, dt.date(2026, 10, 9), "zalo", 30, crisis=0)
+        for n in range(23):  # 23 people on Telegram in November, 12 of them on two days
+            for day in (5, 6) if n < 12 else (5,):
+                add_turn(session, f"p-{n}", "telegram", "greet", False, False, 30,
+                         today=dt.date(2026, 11, day))
         for n in range(17):
             _case(session, n, "telegram" if n < 14 else "zalo", claimed=n not in (12, 13))
         for n in range(11):
@@ -70,9 +75,11 @@ def test_no_published_count_is_below_10_and_hidden_ones_take_a_partner(database)
     assert values and all(v in (SMALL, WITHHELD) or int(v) >= THRESHOLD for v in values)
     published = {tuple(line.split(",")[:3]): line.split(",")[3]
                  for line in report.csv.splitlines()[1:]}
+    assert published[("people", "2026-11", "telegram")] == "23"
+    assert published[("returning", "2026-11", "telegram")] == "12"
     assert published[("turns", "2026-11", "zalo")] == SMALL, "4 Zalo messages"
     assert WITHHELD in (published[("turns", "2026-11", "telegram")],
-                        published[("turns", "2026-11", "cong")]), "nor 154 - 150"
+                        published[("turns", "2026-11", "cong")]), "nor by subtraction"
     # ... nor 34 - 30 down the Zalo column: the classic rectangle of four hidden cells.
     assert [published[("turns", "2026-10", c)] for c in ("telegram", "zalo", "cong")] == [
         WITHHELD, WITHHELD, "110"]

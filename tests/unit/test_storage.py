@@ -17,7 +17,7 @@ def test_migrations_create_the_schema_and_are_idempotent(database):
     database.migrate()
     database.migrate()
     tables = set(inspect(database.engine).get_table_names())
-    assert {"participants", "turn_stats", "alembic_version"} <= tables
+    assert {"participants", "turn_stats", "monthly_contacts", "alembic_version"} <= tables
 
 
 def test_a_returning_participant_is_counted_once(database):
@@ -35,6 +35,30 @@ def test_a_returning_participant_is_counted_once(database):
             "select last_seen from participants where pseudonym = 'p1_a'")).scalar_one()
     assert [r[0] for r in rows] == ["greet", "ask_hotline", "danger_now"]
     assert str(last_seen) == "2026-11-02"
+
+
+def test_people_are_counted_once_a_month_with_the_days_they_came_and_wiped_on_request(
+        database):
+    database.migrate()
+    with database.session() as session, session.begin():
+        for day in (3, 3, 9):  # twice on the 3rd, once on the 9th
+            add_turn(session, "p-a", "telegram", "greet", False, False, 10,
+                     today=dt.date(2026, 11, day))
+        add_turn(session, "p-a", "telegram", "greet", False, False, 10,
+                 today=dt.date(2026, 12, 1))
+        add_turn(session, "p-b", "zalo", "greet", False, False, 10, today=dt.date(2026, 11, 4))
+    with database.engine.connect() as connection:
+        rows = connection.execute(text(
+            "select month, channel, days, token from monthly_contacts order by month, days"
+        )).all()
+    assert [r[:3] for r in rows] == [("2026-11", "zalo", 1), ("2026-11", "telegram", 2),
+                                     ("2026-12", "telegram", 1)]
+    assert rows[1].token != rows[2].token, "one month's token does not match the next"
+    assert not any("p-a" in r.token for r in rows)
+    database.forget("p-a")
+    with database.engine.connect() as connection:
+        left = connection.execute(text("select channel from monthly_contacts")).scalars().all()
+    assert left == ["zalo"], "/xoa removes every month of the person, no one else"
 
 
 def test_quick_exit_gets_ids_still_waiting_in_memory(database):
