@@ -9,8 +9,9 @@ database before it is handled and acknowledged only after: a redelivery while an
 worker handles it gets 503 (Telegram tries again), one already handled gets 200 and is
 dropped, and the update of a worker that died is taken by the next delivery once the
 claim's lease runs out (bot/storage/seen.py). While the database is away no update can be
-claimed: each gets 503 and waits for Telegram's redelivery, but a message the crisis net is
-certain about gets the emergency reply at once (``unclaimed``).
+claimed: each gets 503 and waits for Telegram's redelivery, but a message the crisis net
+flags gets the emergency reply at once (``unclaimed``). One chat's updates are claimed in
+order: a later one waits while an earlier one is in hand (``order_key``).
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Events already handled, kept for a replay window in the database so that a replayed
 webhook is refused even after a restart (and, with PostgreSQL, by every worker).
 
-``claim``/``finish`` serve a platform that redelivers what was not acknowledged (Telegram):
-the worker that claims an event holds it for a lease while it answers; a redelivery
-meanwhile is "busy" (answer 503 so the platform tries again later); once finished it is
-"done" for the window; and if the worker died, its lease runs out and the next delivery
-is claimed afresh. Each update is processed once, and none is lost with a worker.
+Only a hash of the event id is kept. ``claim``/``finish`` serve Telegram, which redelivers
+what was not acknowledged, and Zalo, whose repeats are replays. The worker that claims an
+event holds it for a lease while it answers; a redelivery meanwhile is "busy" (answer 503 so
+the platform tries again later); once finished it is "done" for the window; and if the
+worker died, its lease runs out and the next delivery is claimed afresh. Each update is
+processed once, and none is lost with a worker.
 
 One chat's updates are also taken in order: an update whose chat still has an earlier one
 in hand is told to "wait" until that one is finished (or its lease runs out). On
@@ -41,19 +42,6 @@ class SeenEvents:
         self._db = database
         self._ttl = ttl
         self._clock = clock
-
-    def first_time(self, channel: str, event_id: str) -> bool:
-        """True once per (channel, id) within the window (blocking: call off the loop).
-        Only a hash is kept: the id says nothing about anyone."""
-        key = _key(channel, event_id)
-        now = self._clock()
-        try:
-            with self._db.session() as session, session.begin():
-                session.execute(delete(SeenEvent).where(SeenEvent.expires_at < now))
-                session.add(SeenEvent(key=key, expires_at=now + self._ttl))
-        except IntegrityError:
-            return False
-        return True
 
     def claim(self, channel: str, event_id: str, lease: dt.timedelta, chat: str | None = None,
               seq: int | None = None) -> Literal["new", "busy", "done", "wait"]:
