@@ -20,8 +20,9 @@ DECEMBER = dt.date(2026, 12, 5)
 
 
 @pytest.fixture
-def database(tmp_path) -> Database:
-    db = Database(f"sqlite:///{tmp_path / 'antam.db'}")
+def month_of_events(database) -> Database:
+    """A synthetic month on SQLite and on the real PostgreSQL (conftest's ``database``)."""
+    db = database
     db.migrate()
     with db.session() as session, session.begin():
         _turns(session, dt.date(2026, 11, 3), "telegram", 150, crisis=12)
@@ -68,8 +69,8 @@ def _cells(page: str) -> list[str]:
     return re.findall(r"<td>([^<]*(?:&lt;10)?[^<]*)</td>", page)
 
 
-def test_no_published_count_is_below_10_and_hidden_ones_take_a_partner(database):
-    report = build(database, "2026-11", DECEMBER)
+def test_no_published_count_is_below_10_and_hidden_ones_take_a_partner(month_of_events):
+    report = build(month_of_events, "2026-11", DECEMBER)
     assert not report.provisional and not report.empty
     values = [v.replace("&lt;", "<") for v in _cells(report.html)]
     assert values and all(v in (SMALL, WITHHELD) or int(v) >= THRESHOLD for v in values)
@@ -93,33 +94,33 @@ def test_no_published_count_is_below_10_and_hidden_ones_take_a_partner(database)
     assert "trả lời trong 5 phút" in report.html  # 15 answered cases: times are published
 
 
-def test_a_month_in_progress_is_provisional_and_an_empty_one_says_so(database):
-    running = build(database, "2026-11", dt.date(2026, 11, 20))
+def test_a_month_in_progress_is_provisional_and_an_empty_one_says_so(month_of_events):
+    running = build(month_of_events, "2026-11", dt.date(2026, 11, 20))
     assert running.provisional and "Số liệu tạm thời" in running.html
-    nothing = build(database, "2027-03", dt.date(2027, 4, 2))
+    nothing = build(month_of_events, "2027-03", dt.date(2027, 4, 2))
     assert nothing.empty and "Chưa có số liệu" in nothing.html
     assert "chưa công bố (dưới 10 ca" in nothing.html
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed")
-def test_the_report_is_written_as_html_csv_and_pdf(database, tmp_path):
-    written = write(build(database, "2026-11", DECEMBER), tmp_path / "out")
+def test_the_report_is_written_as_html_csv_and_pdf(month_of_events, tmp_path):
+    written = write(build(month_of_events, "2026-11", DECEMBER), tmp_path / "out")
     assert [p.suffix for p in written] == [".html", ".csv", ".pdf"]
     assert written[2].read_bytes().startswith(b"%PDF") and written[2].stat().st_size > 5000
 
 
-def test_the_command_refuses_a_month_without_data_and_writes_nothing(database, tmp_path,
+def test_the_command_refuses_a_month_without_data_and_writes_nothing(month_of_events, tmp_path,
                                                                      capsys):
     from bot.indicators.cli import run
 
     out = tmp_path / "reports"
-    assert run(database, "2027-03", out, dt.date(2027, 4, 2)) == 1
-    assert run(database, "2026-13", out, DECEMBER) == 2
-    assert run(database, "2027-01", out, DECEMBER) == 1  # not yet come
+    assert run(month_of_events, "2027-03", out, dt.date(2027, 4, 2)) == 1
+    assert run(month_of_events, "2026-13", out, DECEMBER) == 2
+    assert run(month_of_events, "2027-01", out, DECEMBER) == 1  # not yet come
     assert not out.exists(), "nothing written"
     said = capsys.readouterr().err
     assert "chưa có số liệu" in said and "YYYY-MM" in said and "chưa đến" in said
-    assert run(database, "2026-12", out, DECEMBER) == 1  # in progress, but nothing yet
-    assert run(database, "2026-11", out, dt.date(2026, 11, 28)) == 0
+    assert run(month_of_events, "2026-12", out, DECEMBER) == 1  # in progress, but nothing yet
+    assert run(month_of_events, "2026-11", out, dt.date(2026, 11, 28)) == 0
     assert "tạm thời" in capsys.readouterr().out
     assert (out / "bao-cao-2026-11.csv").exists()
