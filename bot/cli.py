@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.counselor import cli as counselor_cli
 from bot.handlers.console import ConsoleChannel
 from bot.indicators import cli as report_cli
+from bot.indicators.disclosure import protect
 from bot.ops.logs import formatter as log_formatter
 from bot.secretfile import MissingSecret
 from bot.stack import private_stack
@@ -162,17 +163,21 @@ def _server_command(args: argparse.Namespace) -> int:
         if args.command == "keys":
             print(f"re-wrapped {service.vault.rotate()} data keys")
         else:
-            print(json.dumps({name: suppress_small(counts) for name, counts
-                              in service.indicators.summary().items()}, indent=1))
+            print(json.dumps(protected_requests(service.indicators), ensure_ascii=False,
+                             indent=1))
         return 0
     return _content_check(settings)
 
 
-SMALL_CELL = 10  # counts under this are reported as "<10": a small count can identify someone
-
-
-def suppress_small(counts: dict[str, int]) -> dict[str, int | str]:
-    return {k: (v if v >= SMALL_CELL else f"<{SMALL_CELL}") for k, v in sorted(counts.items())}
+def protected_requests(indicators) -> dict:
+    """Requests by risk and status under disclosure control (bot/indicators/): no count
+    below 10 is shown or can be worked out. Outcomes are in `antam report`."""
+    risks, statuses, counts = indicators.by_risk_and_status()
+    if not risks:
+        return {"requests": None}
+    grid = protect(risks, statuses, counts).grid()
+    return {"requests": {"columns": [*statuses, "total"],
+                         "rows": dict(zip([*risks, "total"], grid, strict=True))}}
 
 
 if __name__ == "__main__":

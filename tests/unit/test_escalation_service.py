@@ -310,7 +310,7 @@ def test_key_rotation_rewraps_subject_keys(desk):
 
 
 def test_indicators_count_requests_and_outcomes_and_hide_small_cells(desk):
-    from bot.cli import suppress_small
+    from bot.cli import protected_requests
 
     _, lan = desk.counselor("Chị Lan")
     for risk in ("danger", "standard", "standard"):
@@ -322,4 +322,8 @@ def test_indicators_count_requests_and_outcomes_and_hide_small_cells(desk):
     assert figures["requests_by_risk"] == {"danger": 1, "standard": 2, "self_harm": 1}
     assert figures["requests_by_status"] == {"closed": 3, "queued": 1}
     assert figures["outcomes"] == {"information_given": 3}
-    assert suppress_small({"a": 3, "b": 12}) == {"a": "<10", "b": 12}
+    assert desk.service.indicators.by_risk_and_status() == (
+        ["danger", "self_harm", "standard"], ["closed", "queued"], [[1, 0], [0, 1], [2, 0]])
+    published = protected_requests(desk.service.indicators)["requests"]
+    assert published["columns"] == ["closed", "queued", "total"]
+    assert all(value == "<10" for line in published["rows"].values() for value in line)
