@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from telegram.ext import Application, ApplicationBuilder
+from tornado.httpserver import HTTPServer
+from tornado.web import Application as TornadoApp
 
 from bot.stack import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-__all__ = ["ROOT", "free_port", "listening_addresses", "LOOPBACK_V4", "until_listening"]
+__all__ = ["ROOT", "free_port", "listening_addresses", "LOOPBACK_V4", "serving",
+           "telegram_application", "until_listening"]
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -45,3 +52,20 @@ async def until_listening(port: int, timeout: float = 30.0) -> None:
         writer.close()
         await writer.wait_closed()
         return
+
+
+def telegram_application(standin) -> Application:
+    """A PTB application talking to the Bot API stand-in."""
+    return ApplicationBuilder().token(standin.token).base_url(standin.base_url).build()
+
+
+@contextmanager
+def serving(app: TornadoApp) -> Iterator[str]:
+    """A Tornado app on a free port of 127.0.0.1 until the block ends; its base URL."""
+    port = free_port()
+    server = HTTPServer(app)
+    server.listen(port, address="127.0.0.1")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()

@@ -233,9 +233,10 @@ class TelegramChannel(Channel):
         return self._pseudonym(update) if update.effective_user is not None else None
 
     async def _answer_danger_now(self, update: Update) -> None:
-        """The database is away, so this update waits for Telegram to deliver it again.
-        A message the crisis net flags cannot wait that long: its emergency reply goes out
-        now (and once more with the full answer later, which beats silence)."""
+        """This update must wait: for Telegram to deliver it again (the database is away),
+        or for the chat's earlier update on another worker. A message the crisis net flags
+        cannot wait: its emergency reply goes out now (and once more with the full answer
+        later, which beats silence)."""
         message, chat = update.effective_message, update.effective_chat
         if message is None or chat is None or chat.type != ChatType.PRIVATE:
             return

@@ -11,7 +11,8 @@ dropped, and the update of a worker that died is taken by the next delivery once
 claim's lease runs out (bot/storage/seen.py). While the database is away no update can be
 claimed: each gets 503 and waits for Telegram's redelivery, but a message the crisis net
 flags gets the emergency reply at once (``unclaimed``). One chat's updates are claimed in
-order: a later one waits while an earlier one is in hand (``order_key``).
+order: a later one waits while an earlier one is in hand (``order_key``), and a flagged
+message that has to wait gets the emergency reply at once too.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from telegram import Update
@@ -101,8 +103,9 @@ class _UpdateHandler(RequestHandler):
     async def _claim_in_turn(self, update: Update) -> str:
         """Claim the update once its chat's earlier updates are done."""
         chat = self._order_key(update) if self._order_key is not None else None
+        waiting = (partial(self._unclaimed, update) if self._unclaimed is not None else None)
         return await self._seen.claim_in_turn("telegram", str(update.update_id), self._lease,
-                                              chat, update.update_id)
+                                              chat, update.update_id, waiting)
 
 
 def webhook_app(application: Application, secret: str, seen: SeenEvents | None = None,

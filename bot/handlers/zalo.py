@@ -142,25 +142,34 @@ class ZaloChannel(Channel):
         msg_id = str(message.get("msg_id", ""))
         if not sender or not msg_id:
             return  # not a user message
-        if not await self._claim_in_turn(msg_id, sender, event.get("timestamp")):
+        text = str(message.get("text", "")) if name == "user_send_text" else ""
+        if not await self._claim_in_turn(msg_id, sender, event.get("timestamp"), text):
             return  # replayed (even across a restart), or being answered by another worker
         try:
             if name in NON_TEXT_EVENTS:
                 await self._send(sender, self.core.render("non_text"))
             elif name == "user_send_text":
-                await self._converse(sender, str(message.get("text", "")))
+                await self._converse(sender, text)
         finally:
             await self._finish(msg_id)
 
-    async def _claim_in_turn(self, msg_id: str, sender: str, timestamp: object) -> bool:
+    async def _claim_in_turn(self, msg_id: str, sender: str, timestamp: object,
+                             text: str) -> bool:
         """True to answer the message: new, and after the user's earlier messages (by Zalo's
-        timestamp) that another worker may be answering. Zalo never delivers a message
-        again, so with the database away it is answered anyway, without the replay check."""
+        timestamp) that another worker may be answering; a flagged message that has to wait
+        gets the emergency reply meanwhile. Zalo never delivers a message again, so with the
+        database away it is answered anyway, without the replay check."""
         pseudonym = self.core.pseudonym(self.name, sender)
         seq = int(timestamp) if str(timestamp).isdigit() else None
+
+        async def danger_now() -> None:
+            reply = self.core.emergency_now(text)
+            if reply is not None:
+                await self._send(sender, reply)
+
         try:
             state = await self._seen.claim_in_turn(self.name, msg_id, CLAIM_LEASE, pseudonym,
-                                                   seq)
+                                                   seq, danger_now)
         except Exception as error:  # the type only: a database error quotes parameters
             log.error("zalo: cannot check the message against replays (%s); answering it",
                       type(error).__name__)

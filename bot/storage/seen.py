@@ -19,7 +19,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from sqlalchemy import delete, func, select, text
@@ -76,16 +76,23 @@ class SeenEvents:
 
     async def claim_in_turn(self, channel: str, event_id: str, lease: dt.timedelta,
                             chat: str | None, seq: int | None,
+                            waiting: Callable[[], Awaitable[None]] | None = None,
                             ) -> Literal["new", "busy", "done"]:
         """``claim``, waiting while the chat's earlier events are in hand (asking again every
         ``WAIT_TURN_S``); a worker that died holding one delays the chat until its lease runs
-        out, no longer, and then this one is "busy" (the platform may deliver it again)."""
+        out, no longer, and then this one is "busy" (the platform may deliver it again).
+        ``waiting`` runs once when the event has to wait: a message from someone in danger
+        gets its emergency reply then, not after the turn before it."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + lease.total_seconds()
+        told = False
         while True:
             state = await asyncio.to_thread(self.claim, channel, event_id, lease, chat, seq)
             if state != "wait":
                 return state
+            if waiting is not None and not told:
+                told = True
+                await waiting()
             if loop.time() > deadline:
                 return "busy"
             await asyncio.sleep(WAIT_TURN_S)

@@ -14,8 +14,6 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from telegram.ext import ApplicationBuilder
-from tornado.httpserver import HTTPServer
 
 from bot.core import ConversationCore, IncomingMessage
 from bot.handlers.telegram_webhook import PATH, SECRET_HEADER, webhook_app
@@ -27,7 +25,7 @@ from common.content import ContentError, ContentStore, load_content
 from common.textnorm import clean, fold, load_lexicon, nlu_form, strip_accents
 from tests.fakes.rasa import ScriptedRasa
 from tests.fakes.telegram_api import TelegramStandIn
-from tests.helpers import ROOT, free_port
+from tests.helpers import ROOT, serving, telegram_application
 
 LEXICON = load_lexicon(ROOT / "nlu" / "lexicon" / "abbreviations.yml")
 CONTENT = ContentStore(ROOT / "content")
@@ -84,16 +82,12 @@ def test_the_telegram_webhook_answers_any_body_with_200_or_400(tmp_path):
     """Bodies of any shape, signed with the right secret, through the real webhook app."""
     async def scenario(bodies: list[bytes]) -> list[int]:
         with TelegramStandIn() as standin:
-            application = ApplicationBuilder().token(standin.token).base_url(
-                standin.base_url).build()
-            port = free_port()
-            server = HTTPServer(webhook_app(application, "s3cret"))
-            server.listen(port, address="127.0.0.1")
-            async with httpx.AsyncClient() as client:
-                statuses = [(await client.post(f"http://127.0.0.1:{port}{PATH}", content=body,
-                                               headers={SECRET_HEADER: "s3cret"})).status_code
-                            for body in bodies]
-            server.stop()
+            application = telegram_application(standin)
+            with serving(webhook_app(application, "s3cret")) as base:
+                async with httpx.AsyncClient() as client:
+                    statuses = [(await client.post(f"{base}{PATH}", content=body,
+                                                   headers={SECRET_HEADER: "s3cret"})
+                                 ).status_code for body in bodies]
             return statuses
 
     bodies: list[bytes] = []
