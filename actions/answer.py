@@ -17,7 +17,7 @@ from typing import Any, Dict
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.content_source import store
+from actions.content_source import content_for
 from actions.dispatch import Events, entity, latest_intent, send
 from actions.flows import resume_buttons
 from common.content import Content, render, render_ref
@@ -70,7 +70,7 @@ class ActionAnswer(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> Events:
-        content = store.get()
+        content = content_for(tracker)
         answer, instead_of = chosen_answer(content, tracker)
         kind, _, key = answer.partition(":")
         if kind == "crisis":
@@ -109,7 +109,7 @@ class ActionShowEntry(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> Events:
-        content = store.get()
+        content = content_for(tracker)
         part = "details" if entity(tracker, "part") == "details" else "short"
         ref = str(entity(tracker, "ref"))
         try:
@@ -130,7 +130,7 @@ class ActionAskRephrase(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> Events:
-        content = store.get()
+        content = content_for(tracker)
         entry = matched_entry(tracker)
         if entry and content.is_shown(entry):
             send(dispatcher, with_more_choices(render_ref(content, entry), "message:menu"),

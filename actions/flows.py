@@ -15,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.content_source import store
+from actions.content_source import content_for
 from actions.dispatch import Events, as_int, entity, send
 from common.content import Button, Content, Rendered, render, render_ref
 from common.content.model import QUIZ_ROUND
@@ -59,7 +59,7 @@ class ActionQuizStart(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> Events:
-        content, state = store.get(), tracker.get_slot("quiz")
+        content, state = content_for(tracker), tracker.get_slot("quiz")
         if state and all(qid in content.quiz for qid in state["order"]):
             _ask_quiz(dispatcher, content, state)  # resume where the round was left
             return []
@@ -77,7 +77,7 @@ class ActionQuizAnswer(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> Events:
-        content, state = store.get(), tracker.get_slot("quiz")
+        content, state = content_for(tracker), tracker.get_slot("quiz")
         if not state or state["order"][state["index"]] not in content.quiz:
             send(dispatcher, render(content, "quiz_none"))
             return [SlotSet("quiz", None)]
@@ -103,7 +103,7 @@ class ActionQuizStop(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> Events:
-        content, state = store.get(), tracker.get_slot("quiz")
+        content, state = content_for(tracker), tracker.get_slot("quiz")
         if not state:
             send(dispatcher, render(content, "quiz_none"))
         else:
@@ -140,7 +140,7 @@ class ActionSelfCheckStart(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> Events:
-        content, state = store.get(), tracker.get_slot("selfcheck")
+        content, state = content_for(tracker), tracker.get_slot("selfcheck")
         if state and state["index"] < len(content.selfcheck):
             _ask_selfcheck(dispatcher, content, state["index"])  # resume
             return []
@@ -155,7 +155,7 @@ class ActionSelfCheckAnswer(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> Events:
-        content, state = store.get(), tracker.get_slot("selfcheck")
+        content, state = content_for(tracker), tracker.get_slot("selfcheck")
         if not state or state["index"] >= len(content.selfcheck):
             send(dispatcher, render(content, "selfcheck_none"))
             return [SlotSet("selfcheck", None)]
@@ -181,5 +181,5 @@ class ActionSelfCheckStop(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> Events:
         state = tracker.get_slot("selfcheck") or {"forms": []}
-        _selfcheck_result(dispatcher, store.get(), state["forms"])
+        _selfcheck_result(dispatcher, content_for(tracker), state["forms"])
         return [SlotSet("selfcheck", None)]

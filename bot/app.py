@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 
 from bot.config import Settings
 from bot.core import ConversationCore
+from bot.editorial.api import Editorial
+from bot.editorial.desk import EditorialDesk
+from bot.editorial.preview import Previewer
+from bot.editorial.retrain import Retrainer, rasa_loader
 from bot.escalation.desk import CounselorDesk
 from bot.escalation.desk_memory import DeskMemory
 from bot.escalation.events import EventBus
@@ -30,6 +35,7 @@ from bot.ops.checks import database_check, http_check
 from bot.ops.http import Part, Readiness
 from bot.ops.metrics import Metrics
 from bot.rasa_client import RasaClient
+from bot.rasa_runtime import rasa_env, train_command
 from bot.replies import Reply
 from bot.safety import EMBEDDED_EMERGENCY, SafetyNet
 from bot.storage import Database, ExitLog
@@ -132,6 +138,21 @@ def build_core(settings: Settings, database: Database | None = None,
         metrics.watch_rasa(lambda: nlu.in_flight, lambda: nlu.waiting)
     return ConversationCore(nlu, content, safety, database, settings.pseudonym_key, desk,
                             metrics=metrics)
+
+
+def build_editorial(settings: Settings, database: Database) -> Editorial:
+    """The editors' desk, with a preview through this deployment's Rasa, and retraining."""
+    lexicon = load_lexicon(lexicon_path(settings))
+    nlu = RasaClient(settings.rasa_urls, settings.channel_secret, settings.rasa_timeout,
+                     api_token=settings.rasa_token)
+    desk = EditorialDesk(database, settings.content_dir, dt.datetime.utcnow,
+                         self_publish=os.environ.get("ANTAM_EDITOR_SELF_PUBLISH", "") == "1")
+    previewer = Previewer(settings.content_dir, settings.var_dir / "preview", nlu,
+                          lambda content: SafetyNet(content, lexicon))
+    retrainer = Retrainer(settings.root, settings.model_dir,
+                          lambda out: train_command(settings, out), rasa_env(settings),
+                          rasa_loader(settings.rasa_urls, settings.rasa_token))
+    return Editorial(desk, previewer, retrainer)
 
 
 def build_telegram(settings: Settings, database: Database | None = None,

@@ -43,6 +43,7 @@ def rasa_env(settings: Settings, instance: int = 0) -> dict[str, str]:
         "ANTAM_ACTIONS_URL": os.environ.get("ANTAM_ACTIONS_URL", "").strip()
         or f"http://127.0.0.1:{settings.actions_port_of(instance)}/webhook",
         "ANTAM_CONTENT_DIR": str(settings.content_dir),
+        "ANTAM_PREVIEW_DIR": str(settings.var_dir / "preview"),  # the workspace's preview
         "ANTAM_CONVERSATION_MINUTES": str(settings.conversation_minutes),
         "TICKET_LOCK_LIFETIME": str(TICKET_LOCK_LIFETIME_S),
     })
@@ -87,11 +88,12 @@ def action_server_command(settings: Settings, instance: int = 0) -> list[str]:
             "--actions", "actions", "--port", str(settings.actions_port_of(instance))]
 
 
-def train_command(settings: Settings) -> list[str]:
+def train_command(settings: Settings, out: Path | None = None) -> list[str]:
+    """``out``: where the model goes (the workspace's retrain writes beside the live one)."""
     nlu = nlu_dir(settings)
     return [
         _bin(settings, "rasa"), "train", "--force",
         "--config", str(nlu / "config.yml"), "--domain", str(nlu / "domain.yml"),
-        "--data", str(nlu / "data"), "--out", str(settings.model_dir),
+        "--data", str(nlu / "data"), "--out", str(out or settings.model_dir),
         "--fixed-model-name", "antam",
     ]

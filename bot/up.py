@@ -27,6 +27,7 @@ from sqlalchemy.exc import OperationalError
 from bot.app import (
     build_core,
     build_database,
+    build_editorial,
     build_escalation,
     build_readiness,
     build_telegram,
@@ -35,6 +36,7 @@ from bot.app import (
     server_keys,
 )
 from bot.config import Settings, bind_address
+from bot.editorial.api import Editorial
 from bot.escalation.crypto import PublicIdentity, b64e
 from bot.escalation.hub import EscalationHub
 from bot.handlers.console import ConsoleChannel
@@ -234,7 +236,8 @@ def start_parts(settings: Settings, database: Database, hub: EscalationHub,
     tasks = {name: asyncio.create_task(work) for name, work in hub.background(
         timers=role in ("all", "api"), deliver=channels).items()}
     if role in ("all", "api"):
-        tasks.update(_start_api(hub, readiness, "bot+api" if channels else "api"))
+        editorial = build_editorial(settings, database)
+        tasks.update(_start_api(hub, readiness, "bot+api" if channels else "api", editorial))
     else:
         port = ops_port()
         print(f"bot pid={os.getpid()} http://127.0.0.1:{port}/healthz", flush=True)
@@ -248,8 +251,10 @@ def ops_port() -> int:
     return int(os.environ.get("ANTAM_OPS_PORT", "").strip() or 8789)
 
 
-def _start_api(hub: EscalationHub, readiness, name: str) -> dict[str, asyncio.Task]:
-    from bot.workspace.server import serve_workspace  # tornado app; imported when serving
+def _start_api(hub: EscalationHub, readiness, name: str,
+               editorial: Editorial) -> dict[str, asyncio.Task]:
+    from bot.editorial.api import editorial_handlers  # tornado routes; imported when serving
+    from bot.workspace.server import serve_workspace
 
     port = hub.service.policy.api_port
     print(f"{name} pid={os.getpid()} http://127.0.0.1:{port}/", flush=True)
@@ -260,7 +265,9 @@ def _start_api(hub: EscalationHub, readiness, name: str) -> dict[str, asyncio.Ta
     print(f"server signing key: {b64e(key)} (fingerprint "
           f"{PublicIdentity(b'', key).fingerprint()})", flush=True)
     return {"counselor workspace": asyncio.create_task(
-                serve_workspace(hub, port, bind_address(), extra=ops_handlers(readiness)))}
+                serve_workspace(hub, port, bind_address(),
+                                extra=ops_handlers(readiness)
+                                + editorial_handlers(hub, editorial)))}
 
 
 def _start_channels(settings: Settings, database: Database, hub: EscalationHub,

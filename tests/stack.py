@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -120,5 +121,8 @@ def running_up(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, list[str
 def stack(tmp_path_factory) -> Stack:
     var_dir = tmp_path_factory.mktemp("var")
     env = stack_env(var_dir)
+    # Its own copy of the content: the editors' browser test publishes into it.
+    shutil.copytree(ROOT / "content", var_dir / "content")
+    env["ANTAM_CONTENT_DIR"] = str(var_dir / "content")
     with running_up(env) as (process, seen):
         yield Stack(env, var_dir, process, seen)

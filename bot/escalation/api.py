@@ -121,6 +121,8 @@ class Limits:
 class _Endpoint(RequestHandler):
     """One route: ``ops`` maps an HTTP method to its operation."""
 
+    max_body = MAX_BODY
+
     def initialize(self, hub: EscalationHub, ops: dict[str, Operation], route: str,
                    limits: Limits) -> None:
         self.hub = hub
@@ -141,12 +143,12 @@ class _Endpoint(RequestHandler):
     def prepare(self) -> None:
         # Refuse before reading the body, so an oversized upload costs nothing.
         length = self.request.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > MAX_BODY:
-            raise TooLarge(f"the request body exceeds {MAX_BODY} bytes")
+        if length.isdigit() and int(length) > self.max_body:
+            raise TooLarge(f"the request body exceeds {self.max_body} bytes")
 
     def data_received(self, chunk: bytes) -> None:
         self._size += len(chunk)
-        if self._size <= MAX_BODY:  # chunked uploads announce no length
+        if self._size <= self.max_body:  # chunked uploads announce no length
             self._chunks.append(chunk)
 
     # Every method goes through one dispatcher so unknown ones answer 405 in JSON.
@@ -159,8 +161,8 @@ class _Endpoint(RequestHandler):
         operation = self._ops.get(self.request.method or "")
         if operation is None:
             raise HTTPError(405)
-        if self._size > MAX_BODY:
-            raise TooLarge(f"the request body exceeds {MAX_BODY} bytes")
+        if self._size > self.max_body:
+            raise TooLarge(f"the request body exceeds {self.max_body} bytes")
         status, payload = await operation(self, *args)
         self.set_status(status)
         if status == 204:

@@ -16,6 +16,7 @@ import logging
 import secrets
 from dataclasses import asdict, dataclass
 
+from bot.escalation.policy import QUEUE_ROLES
 from bot.storage.notify import RESYNC, LocalNotifier
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ class Event:
 
     def concerns(self, staff_id: str, role: str) -> bool:
         """Queue changes concern every reader; a case's events its holders and supervisors."""
+        if role not in QUEUE_ROLES:  # editors: no case, no queue
+            return False
         return (self.kind == "queue" or role == "supervisor"
                 or staff_id in (self.holder, self.previous))
 

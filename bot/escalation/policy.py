@@ -21,8 +21,11 @@ OUTCOMES = ("information_given", "referred", "safety_plan", "callback_done",
 VIOLENCE_KINDS = ("physical", "sexual", "psychological", "economic", "online",
                   "workplace_sexual_harassment")
 CONTEXTS = ("domestic", "workplace", "public", "online")
-ROLES = ("counselor", "supervisor", "admin")
+# Editors propose content changes and reviewers approve them (bot/editorial/); neither
+# reads cases, nor sees the queue.
+ROLES = ("counselor", "supervisor", "admin", "editor", "reviewer")
 READER_ROLES = ("counselor", "supervisor")
+QUEUE_ROLES = (*READER_ROLES, "admin")  # who hears of queue changes
 
 
 def _minutes(name: str, default: float) -> float:

@@ -185,7 +185,7 @@ class ZaloChannel(Channel):
     async def _converse(self, sender: str, text: str) -> None:
         pseudonym = self.core.pseudonym(self.name, sender)
         async with self._locks.setdefault(pseudonym, asyncio.Lock()):
-            text = _pick_option(text, await self._shown_options(pseudonym))
+            text = pick_option(text, await self._shown_options(pseudonym))
             payloads: list[str] = []  # numbered options, the early emergency reply's first
             result = await self.core.handle(
                 IncomingMessage(self.name, sender, text),
@@ -223,21 +223,27 @@ class ZaloChannel(Channel):
 
     async def _send(self, sender: str, reply: Reply, payloads: list[str] | None = None) -> None:
         """``payloads`` collects the numbered options (None: number nothing)."""
-        lines = [reply.text]
-        for button in reply.buttons:
-            command = command_for(button.payload)
-            if command is not None:
-                lines.append(f"[{command}] {button.title}")
-            elif payloads is not None:
-                payloads.append(button.payload)
-                lines.append(f"[{len(payloads)}] {button.title}")
         try:
-            await self.client.send_text(sender, "\n".join(lines)[:2000])
+            await self.client.send_text(sender, zalo_text(reply, payloads))
         except (ZaloError, httpx.HTTPError) as error:
             log.error("zalo send failed: %s", type(error).__name__)
 
 
-def _pick_option(text: str, payloads: list[str]) -> str:
+def zalo_text(reply: Reply, payloads: list[str] | None = None) -> str:
+    """A reply as Zalo shows it: buttons become numbered options (their payloads are
+    appended to ``payloads``) or, for commands, the command to type."""
+    lines = [reply.text]
+    for button in reply.buttons:
+        command = command_for(button.payload)
+        if command is not None:
+            lines.append(f"[{command}] {button.title}")
+        elif payloads is not None:
+            payloads.append(button.payload)
+            lines.append(f"[{len(payloads)}] {button.title}")
+    return "\n".join(lines)[:2000]
+
+
+def pick_option(text: str, payloads: list[str]) -> str:
     stripped = text.strip()
     if stripped.isdigit() and 1 <= int(stripped) <= len(payloads):
         return payloads[int(stripped) - 1]

@@ -234,7 +234,8 @@ def _contacts(d: Path, r: _Reader) -> dict[str, Contact]:
                            item.get("emergency") is True, r.fact(f, cid, item),
                            r.codes(f, cid, item, "needs", NEEDS),
                            r.questions(f, cid, item),
-                           r.codes(f, cid, item, "audience", AUDIENCES, required=True))
+                           r.codes(f, cid, item, "audience", AUDIENCES, required=True),
+                           r.date(f, cid, item, "tested") if "tested" in item else None)
     return out
 
 

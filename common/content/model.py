@@ -66,6 +66,7 @@ class Contact:
     needs: tuple[str, ...] = ()
     questions: tuple[str, ...] = ()  # example questions this contact answers
     audience: tuple[str, ...] = ()  # who it serves: women, men, children
+    tested: dt.date | None = None  # when someone last called it to check it answers
 
     def line(self) -> str:
         return f"• {self.number} – {self.name} ({self.hours}, {self.cost})"

@@ -53,7 +53,32 @@ def number_problems(content: Content) -> list[Problem]:
     problems = []
     for file, entry, fld, text in user_texts(content):
         problems += _text_problems(file, entry, fld, text, by_digits, free_first)
-    return problems
+    return _one_per_number(problems)
+
+
+def _one_per_number(problems: list[Problem]) -> list[Problem]:
+    """A number gone from contacts.yml (or marked unverified) is one problem, named where
+    it is first shown, not one per text that shows it: one edit, one message."""
+    first: dict[str, int] = {}
+    count: dict[str, int] = {}
+    kept: list[Problem] = []
+    for problem in problems:
+        if not problem.message.endswith(_PER_NUMBER):
+            kept.append(problem)
+            continue
+        count[problem.message] = count.get(problem.message, 0) + 1
+        if problem.message not in first:
+            first[problem.message] = len(kept)
+            kept.append(problem)
+    for message, index in first.items():
+        if count[message] > 1:
+            p = kept[index]
+            kept[index] = Problem(p.file, p.entry, p.field,
+                                  f"{message} (shown in {count[message]} places)")
+    return kept
+
+
+_PER_NUMBER = ("is not in contacts.yml", "is unverified and may not be shown")
 
 
 def _text_problems(file: str, entry: str, fld: str, text: str,

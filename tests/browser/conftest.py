@@ -56,6 +56,7 @@ class Workspace:
     _server: object = None
     make_hub: HubFactory | None = None
     companions: list[Callable[[EscalationHub], object]] = field(default_factory=list)
+    routes: Callable[[EscalationHub], list[tuple]] | None = None  # served beside the API
     _tasks: list = field(default_factory=list)
 
     @property
@@ -83,7 +84,8 @@ class Workspace:
         async def listen():
             from tornado.httpserver import HTTPServer
 
-            server = HTTPServer(make_workspace_app(self.hub), xheaders=True)
+            extra = self.routes(self.hub) if self.routes else []
+            server = HTTPServer(make_workspace_app(self.hub, extra=extra), xheaders=True)
             server.listen(self.port, address="127.0.0.1")
             self._tasks = [asyncio.ensure_future(make(self.hub)) for make in self.companions]
             return server

@@ -61,17 +61,18 @@ def approve(admin: Page, name: str, fingerprint: str) -> None:
     expect(admin.get_by_text(f"Đã duyệt khóa của {name}.")).to_be_visible()
 
 
-def log_in_after_approval(page: Page) -> None:
+def log_in_after_approval(page: Page, home: str = "Hàng chờ") -> None:
     page.get_by_role("button", name="Đã được duyệt – mở khóa").click()
     unlock(page)
-    expect(page.get_by_role("heading", name="Hàng chờ")).to_be_visible()
+    expect(page.get_by_role("heading", name=home)).to_be_visible()
 
 
 def staff_member(admin: Page, page: Page, workspace: Workspace, name: str, alias: str,
-                 role: str = "Tư vấn viên") -> None:
+                 role: str = "Tư vấn viên", home: str = "Hàng chờ") -> None:
+    """``home``: the heading of the page this role starts on."""
     fingerprint = enrol(page, workspace, invite(admin, name, role), alias)
     approve(admin, name, fingerprint)
-    log_in_after_approval(page)
+    log_in_after_approval(page, home)
 
 
 def open_case(workspace: Workspace, subject: str, chat: str, body: dict,

@@ -144,12 +144,17 @@ class World:
             return session.scalar(select(Case).where(Case.code == code))
 
 
-def _serve(hub: EscalationHub, port: int) -> tuple[asyncio.AbstractEventLoop, Callable[[], None]]:
+Routes = Callable[[EscalationHub], list[tuple]]  # more routes beside the API (editors')
+
+
+def _serve(hub: EscalationHub, port: int,
+           routes: Routes | None = None) -> tuple[asyncio.AbstractEventLoop, Callable[[], None]]:
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     async def start() -> asyncio.Task:
-        return asyncio.ensure_future(api.serve_api(hub, port))
+        extra = routes(hub) if routes else []
+        return asyncio.ensure_future(api.serve(api.make_app(hub, extra), port))
 
     async def cancel(task: asyncio.Task) -> None:
         task.cancel()
@@ -176,6 +181,11 @@ def _serve(hub: EscalationHub, port: int) -> tuple[asyncio.AbstractEventLoop, Ca
 @pytest.fixture()
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
           capsys: pytest.CaptureFixture) -> Iterator[World]:
+    yield from make_world(tmp_path, monkeypatch, capsys)
+
+
+def make_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+               routes: Routes | None = None) -> Iterator[World]:
     monkeypatch.setenv("ANTAM_COUNSELOR_PASSPHRASE", PASSPHRASE)
     monkeypatch.delenv("ANTAM_COUNSELOR_HOME", raising=False)
 
@@ -197,7 +207,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                             EscalationPolicy(session_minutes=60, api_port=port), clock=clock)
     outbox = Outbox()
     hub = EscalationHub(service, outbox, lambda key: Reply(TEMPLATES.get(key, key)))
-    loop, stop = _serve(hub, port)
+    loop, stop = _serve(hub, port, routes)
     world = World(tmp_path, database, service, hub, clock, f"http://127.0.0.1:{port}", loop,
                   cli, admin)
 

@@ -5,12 +5,25 @@ import { api, whenSessionEnds } from "./net/api.js";
 import { Live } from "./net/live.js";
 import { lock, setIdleLimit, state, touch, unlocked, whenLocked } from "./session.js";
 import { button, h, notice, show } from "./ui/dom.js";
-import { ROLES } from "./ui/labels.js";
+import { CONTENT_ROLES, ROLES } from "./ui/labels.js";
 import { onboarding } from "./ui/onboarding.js";
 import { queueView } from "./ui/queue.js";
 import { caseView } from "./ui/casepage.js";
 import { adminView } from "./ui/admin.js";
 import { settingsView } from "./ui/settings.js";
+import { contentView } from "./ui/content/editor.js";
+import { changesView } from "./ui/content/changes.js";
+import { historyView } from "./ui/content/history.js";
+import { freshnessView } from "./ui/content/freshness.js";
+
+// Where each role starts, what it links to, and what it sees for an unknown route.
+const HOME = { admin: "#/admin", editor: "#/content", reviewer: "#/changes" };
+const LINKS = {
+  admin: [["#/admin", "Quản trị"]],
+  editor: [["#/content", "Sửa nội dung"], ["#/changes", "Chờ duyệt"], ["#/history", "Lịch sử"], ["#/freshness", "Cần rà soát"]],
+};
+LINKS.reviewer = [LINKS.editor[1], LINKS.editor[0], LINKS.editor[2], LINKS.editor[3]];
+const homeOf = (role) => HOME[role] || "#/queue";
 
 const root = document.getElementById("app");
 const app = {
@@ -60,7 +73,7 @@ async function start(message) {
     const server = await api("GET", "/server");
     setIdleLimit((server.idle_lock_minutes || 10) * 60 * 1000);
     connectLive();
-    app.go(state.me.role === "admin" ? "#/admin" : "#/queue");
+    app.go(homeOf(state.me.role));
     render();
   });
 }
@@ -82,9 +95,7 @@ function connectLive() {
 
 function header() {
   const me = state.me;
-  const links = me.role === "admin"
-    ? [["#/admin", "Quản trị"]]
-    : [["#/queue", "Hàng chờ"]];
+  const links = [...(LINKS[me.role] || [["#/queue", "Hàng chờ"]])];
   links.push(["#/settings", "Cài đặt"]);
   return h("header", { class: "top" },
     h("h1", {}, "An Tâm"),
@@ -99,8 +110,13 @@ function render() {
   app.listeners.clear();
   show(root, header(), app.banner, app.main);
   const [, route, arg] = location.hash.split("/");
-  const views = { queue: queueView, case: caseView, admin: adminView, settings: settingsView };
-  const view = views[route] || (state.me.role === "admin" ? adminView : queueView);
+  const editing = CONTENT_ROLES.includes(state.me.role);
+  const views = editing
+    ? { content: contentView, changes: changesView, history: historyView, freshness: freshnessView,
+      settings: settingsView }
+    : { queue: queueView, case: caseView, admin: adminView, settings: settingsView };
+  const fallback = { admin: adminView, editor: contentView, reviewer: changesView }[state.me.role] || queueView;
+  const view = views[route] || fallback;
   show(app.main, h("p", { class: "loading" }, "Đang tải…"));
   view(app, decodeURIComponent(arg || "")).catch((error) => {
     show(app.main, notice(error.message || "Đã có lỗi.", "error"));

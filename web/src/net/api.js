@@ -2,9 +2,9 @@
 // (kept in memory only). A refusal becomes an ApiError with the server's code.
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, doc = null) {
     super(message || code);
-    Object.assign(this, { status, code });
+    Object.assign(this, { status, code, doc }); // doc: the whole answer (problems, diff…)
   }
 }
 
@@ -39,7 +39,7 @@ export async function api(method, path, body) {
   }
   if (!response.ok) {
     if (response.status === 401 && token) onSessionEnded();
-    throw new ApiError(response.status, doc?.error || "unknown", doc?.message || "");
+    throw new ApiError(response.status, doc?.error || "unknown", doc?.message || "", doc);
   }
   return doc;
 }

@@ -25,7 +25,11 @@ export const NEEDS = {
   legal: "Pháp lý", psychological: "Tâm lý", children: "Trẻ em", shelter: "Nơi tạm lánh",
   medical: "Y tế", workplace: "Nơi làm việc",
 };
-export const ROLES = { counselor: "Tư vấn viên", supervisor: "Giám sát viên", admin: "Quản trị viên" };
+export const ROLES = {
+  counselor: "Tư vấn viên", supervisor: "Giám sát viên", editor: "Biên tập viên",
+  reviewer: "Người duyệt nội dung", admin: "Quản trị viên",
+};
+export const CONTENT_ROLES = ["editor", "reviewer"];
 export const SHARE = {
   transcript: "Toàn bộ cuộc trò chuyện với bot", note: "Chỉ một ghi chú", nothing: "Không chia sẻ nội dung",
 };

@@ -1,0 +1,109 @@
+"""The editors' routes over HTTP, with staff enrolled and logged in as in production:
+roles are enforced both ways, refusals carry what the editor needs, nothing is written."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.editorial.api import Editorial, editorial_handlers
+from bot.editorial.desk import EditorialDesk
+from bot.escalation.events import Event
+from bot.storage import Database
+from tests.helpers import ROOT
+from tests.unit.test_escalation_api import World, make_world
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    directory = tmp_path / "content"
+    shutil.copytree(ROOT / "content", directory)
+    return directory
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch, capsys, content) -> Iterator[World]:
+    database = Database(f"sqlite:///{tmp_path / 'editorial.db'}")
+    database.migrate()
+    desk = EditorialDesk(database, content, dt.datetime.utcnow)
+    yield from make_world(tmp_path, monkeypatch, capsys,
+                          routes=lambda hub: editorial_handlers(hub, Editorial(desk)))
+
+
+def _form(world: World, token: str, entry: str, **changes) -> dict:
+    opened = world.http("GET", f"/content/files/contacts.yml/entries/{entry}", token).json()
+    return {"file": "contacts.yml", "entry": entry, "values": opened["values"] | changes,
+            "base_sha": opened["sha"], "reason": "cập nhật"}
+
+
+def test_content_and_cases_are_for_different_people(world: World):
+    editor = world.counselor("hoa", role="editor").token
+    counselor = world.counselor("thu").token
+    assert world.http("GET", "/content/files", editor).status_code == 200
+    assert world.http("GET", "/content/files", counselor).status_code == 403
+    assert world.http("GET", "/cases", editor).status_code == 403  # no queue, no case
+    queue_news = Event("queue", "AT-ABCDE", "queued")
+    assert not queue_news.concerns("s1", "editor") and not queue_news.concerns("s1", "reviewer")
+    assert queue_news.concerns("s1", "counselor")
+
+
+def test_a_refused_change_says_where_and_writes_nothing(world: World, content: Path):
+    editor = world.counselor("hoa", role="editor").token
+    before = (content / "contacts.yml").read_text()
+    response = world.http("POST", "/content/changes", editor,
+                          json=_form(world, editor, "police", number="11x"))
+    assert response.status_code == 422
+    problems = response.json()["problems"]
+    assert (problems[0]["entry"], problems[0]["field"]) == ("police", "number")
+    # The dozens of texts that show 113 give one message, not one each.
+    [cascade] = problems[1:]
+    assert re.fullmatch(r"Số 113 không còn trong danh bạ đầu mối, mà đang được nhắc ở \d\d chỗ\.",
+                        cascade["message"])
+    checked = world.http("POST", "/content/check", editor,
+                         json=_form(world, editor, "police", number="11x")).json()
+    assert checked["problems"] == problems  # the same verdict while typing
+
+    broken = world.http("GET", "/content/files/guides.yml/yaml", editor).json()
+    response = world.http("POST", "/content/changes", editor, json={
+        "file": "guides.yml", "text": broken["text"] + "\n  - id: [x\n",
+        "base_sha": broken["sha"], "reason": "tải lên"})
+    assert response.status_code == 422 and len(response.json()["problems"]) == 1
+    assert world.http("GET", "/content/changes", editor).json()["changes"] == []
+    assert (content / "contacts.yml").read_text() == before
+
+
+def test_an_uploaded_file_goes_through_review(world: World, content: Path):
+    editor = world.counselor("hoa", role="editor").token
+    reviewer = world.counselor("lan", role="reviewer").token
+    current = world.http("GET", "/content/files/guides.yml/yaml", editor).json()
+    assert len(current["text"].encode()) > 64 * 1024  # larger than other API bodies
+    edited = current["text"].replace("Khi bạn bị quấy rối ở nơi làm việc",
+                                     "Khi bạn bị quấy rối tại nơi làm việc", 1)
+    response = world.http("POST", "/content/changes", editor, json={
+        "file": "guides.yml", "text": edited, "base_sha": current["sha"], "reason": "tải lên"})
+    assert response.status_code == 201, response.text
+    change = response.json()["id"]
+    assert world.http("POST", f"/content/changes/{change}/approval", reviewer).status_code == 200
+    assert (content / "guides.yml").read_text() == edited
+
+
+def test_clashes_and_self_approval_are_refused(world: World, content: Path):
+    hoa = world.counselor("hoa", role="editor").token
+    minh = world.counselor("minh", role="editor").token
+    lan = world.counselor("lan", role="reviewer").token
+    first = world.http("POST", "/content/changes", lan,
+                       json=_form(world, lan, "police", hours="24 giờ mỗi ngày"))
+    assert first.status_code == 201
+    second = world.http("POST", "/content/changes", hoa,
+                        json=_form(world, hoa, "police", hours="cả ngày"))
+    assert second.status_code == 409
+    assert "+    hours: cả ngày" in second.json()["diff"]
+    change = first.json()["id"]
+    assert world.http("POST", f"/content/changes/{change}/approval", lan).status_code == 403
+    assert world.http("POST", f"/content/changes/{change}/approval", minh).status_code == 403
+    assert "24/7" in (content / "contacts.yml").read_text().split("id: ambulance")[0]
