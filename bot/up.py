@@ -237,7 +237,8 @@ def start_parts(settings: Settings, database: Database, hub: EscalationHub,
         timers=role in ("all", "api"), deliver=channels).items()}
     if role in ("all", "api"):
         editorial = build_editorial(settings, database)
-        tasks.update(_start_api(hub, readiness, "bot+api" if channels else "api", editorial))
+        tasks.update(_start_api(hub, readiness, "bot+api" if channels else "api", editorial,
+                                database))
     else:
         port = ops_port()
         print(f"bot pid={os.getpid()} http://127.0.0.1:{port}/healthz", flush=True)
@@ -251,9 +252,10 @@ def ops_port() -> int:
     return int(os.environ.get("ANTAM_OPS_PORT", "").strip() or 8789)
 
 
-def _start_api(hub: EscalationHub, readiness, name: str,
-               editorial: Editorial) -> dict[str, asyncio.Task]:
+def _start_api(hub: EscalationHub, readiness, name: str, editorial: Editorial,
+               database: Database) -> dict[str, asyncio.Task]:
     from bot.editorial.api import editorial_handlers  # tornado routes; imported when serving
+    from bot.indicators.api import indicator_handlers
     from bot.workspace.server import serve_workspace
 
     port = hub.service.policy.api_port
@@ -267,7 +269,8 @@ def _start_api(hub: EscalationHub, readiness, name: str,
     return {"counselor workspace": asyncio.create_task(
                 serve_workspace(hub, port, bind_address(),
                                 extra=ops_handlers(readiness)
-                                + editorial_handlers(hub, editorial)))}
+                                + editorial_handlers(hub, editorial)
+                                + indicator_handlers(hub, database)))}
 
 
 def _start_channels(settings: Settings, database: Database, hub: EscalationHub,

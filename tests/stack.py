@@ -121,8 +121,10 @@ def running_up(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, list[str
 def stack(tmp_path_factory) -> Stack:
     var_dir = tmp_path_factory.mktemp("var")
     env = stack_env(var_dir)
-    # Its own copy of the content: the editors' browser test publishes into it.
-    shutil.copytree(ROOT / "content", var_dir / "content")
-    env["ANTAM_CONTENT_DIR"] = str(var_dir / "content")
+    # Its own copy of the content, beside var/ (whose files must hold nothing a user said):
+    # the editors' browser test publishes into it.
+    content = tmp_path_factory.mktemp("content")
+    shutil.copytree(ROOT / "content", content, dirs_exist_ok=True)
+    env["ANTAM_CONTENT_DIR"] = str(content)
     with running_up(env) as (process, seen):
         yield Stack(env, var_dir, process, seen)

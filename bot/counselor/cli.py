@@ -58,7 +58,8 @@ OUTCOME_LABELS = {"information_given": "đã cung cấp thông tin", "referred":
                   "safety_plan": "đã lập kế hoạch an toàn", "callback_done": "đã gọi lại",
                   "could_not_reach": "không liên lạc được", "user_ended": "người dùng đã kết thúc"}
 ROLE_LABELS = {"counselor": "tư vấn viên", "supervisor": "giám sát viên", "admin": "quản trị viên",
-               "editor": "biên tập viên", "reviewer": "người duyệt nội dung"}
+               "editor": "biên tập viên", "reviewer": "người duyệt nội dung",
+               "manager": "quản lý chương trình"}
 SHARE_LABELS = {"transcript": "toàn bộ cuộc trò chuyện với bot", "note": "chỉ một ghi chú",
                 "nothing": "không chia sẻ nội dung"}
 ACTION_LABELS = {"open": "mở ca", "claim": "nhận ca", "read": "đọc ca", "reply": "trả lời",

@@ -23,7 +23,8 @@ VIOLENCE_KINDS = ("physical", "sexual", "psychological", "economic", "online",
 CONTEXTS = ("domestic", "workplace", "public", "online")
 # Editors propose content changes and reviewers approve them (bot/editorial/); neither
 # reads cases, nor sees the queue.
-ROLES = ("counselor", "supervisor", "admin", "editor", "reviewer")
+# Programme managers read the protected indicators (bot/indicators/), nothing else.
+ROLES = ("counselor", "supervisor", "admin", "editor", "reviewer", "manager")
 READER_ROLES = ("counselor", "supervisor")
 QUEUE_ROLES = (*READER_ROLES, "admin")  # who hears of queue changes
 

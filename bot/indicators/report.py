@@ -14,8 +14,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.indicators.disclosure import SMALL, WITHHELD, Published, protect, share
-from bot.indicators.monthly import CHANNELS, Month, collect, months_until
+from bot.indicators import charts
+from bot.indicators.disclosure import THRESHOLD, WITHHELD, Published, protect, share
+from bot.indicators.monthly import CHANNELS, FIVE_MINUTES_S, Month, collect, months_until
 from bot.storage import Database
 
 MONTHS_SHOWN = 6
@@ -56,6 +57,25 @@ CHANNEL_LABELS = {"telegram": "Telegram", "zalo": "Zalo"}
 
 
 @dataclass(frozen=True)
+class Tables:
+    """Every protected table of one report: the month, the six months shown, the raw monthly
+    figures (for response times) and, by figure, what may be published."""
+
+    month: str
+    months: list[str]
+    figures: dict[str, Month]
+    by_key: dict[str, Published]
+
+    @property
+    def provisional(self) -> bool:
+        return not self.figures[self.month].complete
+
+    @property
+    def empty(self) -> bool:
+        return not any(self.figures[self.month].counts.values())
+
+
+@dataclass(frozen=True)
 class Report:
     month: str
     provisional: bool
@@ -64,17 +84,55 @@ class Report:
     csv: str
 
 
-def build(database: Database, month: str, today: dt.date) -> Report:
+def assemble(database: Database, month: str, today: dt.date) -> Tables:
+    """The protected tables of the six months up to ``month``: what the report and the
+    managers' pages publish, and all they publish."""
     months = months_until(month, MONTHS_SHOWN)
     figures = collect(database, months, today)
     tables = {key: _table(figures, months, key, CHANNELS) for key, _ in FIGURES}
     for key, _, columns in BREAKDOWNS:
         tables[key] = _table(figures, months, key, tuple(columns))
     tables["referrals"] = _table(figures, months, "referrals", _referrals(figures))
-    latest = figures[month]
-    empty = not any(latest.counts.values())
-    return Report(month, not latest.complete, empty,
-                  _html(month, months, tables, latest, empty), _csv(months, tables))
+    return Tables(month, months, figures, tables)
+
+
+def build(database: Database, month: str, today: dt.date) -> Report:
+    tables = assemble(database, month, today)
+    return Report(month, tables.provisional, tables.empty, _html(tables),
+                  _csv(tables.months, tables.by_key))
+
+
+def published_times(tables: Tables, month: str) -> dict | None:
+    """The month's response times as they may be published: None under 10 answered cases.
+    The share answered within 5 minutes is a percentage of the answered requests, so it is
+    shown only when that count is shown in the requests table and when the requests within
+    and beyond 5 minutes are each 10 or more; otherwise it is None (shown as x)."""
+    figures = tables.figures[month]
+    times = figures.times()
+    if times is None:
+        return None
+    answered = tables.by_key["escalations"].shown(("cell", tables.months.index(month), 0))
+    count = len(figures.first_reply_s)
+    within = sum(s <= FIVE_MINUTES_S for s in figures.first_reply_s)
+    if answered is None or min(within, count - within) < THRESHOLD:
+        times = times | {"within_5_min": None}
+    return times
+
+
+def funnel_steps(tables: Tables) -> list[tuple[str, str]]:
+    """From talking to help, in the month: each step a published cell of a table above, never
+    a new sum (which could give a hidden cell away)."""
+    month, t = tables.month, tables.by_key
+    return [
+        ("Người đã trò chuyện", t["people"].row_total(month)),
+        ("Kể về bạo lực gia đình", t["disclosure_domestic"].row_total(month)),
+        ("Kể về bạo lực tình dục", t["disclosure_sexual"].row_total(month)),
+        ("Kể về quấy rối nơi làm việc", t["disclosure_workplace"].row_total(month)),
+        ("Kể về bạo lực trên mạng", t["disclosure_online"].row_total(month)),
+        ("Nhận số khẩn cấp", t["crisis_replies"].row_total(month)),
+        ("Yêu cầu gặp tư vấn viên", t["escalations"].row_total(month)),
+        ("Được tư vấn viên trả lời", t["escalations"].cell(month, "answered")),
+    ]
 
 
 def write(report: Report, directory: Path) -> list[Path]:
@@ -117,15 +175,20 @@ def _referrals(figures: dict[str, Month]) -> tuple[str, ...]:
 # --- HTML --------------------------------------------------------------------------------
 
 
-def _html(month: str, months: list[str], tables: dict[str, Published], latest: Month,
-          empty: bool) -> str:
-    status = ("Số liệu tạm thời: tháng chưa kết thúc." if not latest.complete
+def _html(t: Tables) -> str:
+    month, months, tables = t.month, t.months, t.by_key
+    status = ("Số liệu tạm thời: tháng chưa kết thúc." if t.provisional
               else "Số liệu chính thức của tháng.")
     parts = [f"<h1>Báo cáo tháng {html.escape(_vn_month(month))}</h1>",
              f"<p class='status'>{status}</p>"]
-    if empty:
+    if t.empty:
         parts.append("<p>Chưa có số liệu nào cho tháng này.</p>")
-    parts.append(_rate_lines(tables, month, latest))
+    parts.append(_rate_lines(t))
+    parts.append(f"<section><h2>Từ trò chuyện đến hỗ trợ</h2>"
+                 f"{charts.funnel(funnel_steps(t))}</section>")
+    parts.append(f"<section><h2>Thời gian đến lời trả lời đầu tiên</h2>"
+                 f"{charts.response_times(months, [t.figures[m].times() for m in months])}"
+                 f"</section>")
     for key, label in FIGURES:
         parts.append(_figure(label, months, tables[key], CHANNEL_LABELS))
     for key, label, columns in BREAKDOWNS:
@@ -137,21 +200,31 @@ def _html(month: str, months: list[str], tables: dict[str, Published], latest: M
     return _PAGE.format(title=f"Báo cáo tháng {_vn_month(month)}", body="\n".join(parts))
 
 
-def _rate_lines(tables: dict[str, Published], month: str, latest: Month) -> str:
+def _rate_lines(t: Tables) -> str:
+    tables, month = t.by_key, t.month
     row = _row(tables, month)
     answered = tables["escalations"].shown(("cell", row, 0))  # the "answered" column
     requested = tables["escalations"].shown(("row", row))
     lines = [f"<li>Tỉ lệ yêu cầu được tư vấn viên trả lời: {share(answered, requested)}</li>"]
-    times = latest.times()
+    times = published_times(t, month)
     if times is None:
         lines.append("<li>Thời gian phản hồi: chưa công bố (dưới 10 ca trong tháng).</li>")
     else:
         lines.append(f"<li>Thời gian đến lời trả lời đầu tiên: trung vị "
                      f"{times['first_reply_p50_min']:.0f} phút, 90% trong "
                      f"{times['first_reply_p90_min']:.0f} phút; trả lời trong 5 phút: "
-                     f"{times['within_5_min']:.0%} (mục tiêu: 100%).</li>")
+                     f"{_percent(times['within_5_min'])} (mục tiêu: 100%).</li>")
         lines.append(f"<li>Chờ lâu nhất: {times['longest_wait_min']:.0f} phút.</li>")
+        if times["handle_p50_min"] is not None:
+            lines.append(f"<li>Thời gian xử lý một ca (từ khi nhận đến khi đóng): trung vị "
+                         f"{times['handle_p50_min']:.0f} phút.</li>")
+    lines.append(f"<li>Lần theo dõi đã thực hiện (ca ghi “đã gọi lại”): "
+                 f"{tables['outcomes'].cell(month, 'callback_done')}</li>")
     return "<ul class='rates'>" + "".join(lines) + "</ul>"
+
+
+def _percent(value: float | None) -> str:
+    return WITHHELD if value is None else f"{value:.0%}"
 
 
 def _row(tables: dict[str, Published], month: str) -> int:
@@ -166,31 +239,9 @@ def _figure(label: str, months: list[str], table: Published, labels: dict) -> st
         for m, line in zip(months, grid, strict=False))
     body += "<tr class='total'><th>Cộng</th>" + "".join(f"<td>{v}</td>" for v in grid[-1])
     body += "</tr>"
-    return (f"<section><h2>{html.escape(label)}</h2>{_chart(months, grid)}"
+    return (f"<section><h2>{html.escape(label)}</h2>"
+            f"{charts.trend(months, [line[-1] for line in grid[:len(months)]], label)}"
             f"<table><tr><th>Tháng</th>{head}<th>Cộng</th></tr>{body}</table></section>")
-
-
-def _chart(months: list[str], grid: list[list[str]]) -> str:
-    """Bars of each month's total; a hidden total is drawn as a grey stub with its mark."""
-    totals = [line[-1] for line in grid[:len(months)]]
-    numbers = [int(t) for t in totals if t not in (SMALL, WITHHELD)]
-    top = max(numbers, default=1) or 1
-    width, height, bar = 60 * len(months), 120, 36
-    shapes = []
-    for i, (m, total) in enumerate(zip(months, totals, strict=True)):
-        x = i * 60 + 12
-        if total in (SMALL, WITHHELD):
-            shapes.append(f"<rect x='{x}' y='{height - 24}' width='{bar}' height='4' "
-                          f"fill='#bbb'/><text x='{x + bar / 2}' y='{height - 28}'>"
-                          f"{html.escape(total)}</text>")
-        else:
-            h = max(2, int(int(total) / top * (height - 40)))
-            shapes.append(f"<rect x='{x}' y='{height - 20 - h}' width='{bar}' height='{h}' "
-                          f"fill='#2b6cb0'/><text x='{x + bar / 2}' y='{height - 24 - h}'>"
-                          f"{total}</text>")
-        shapes.append(f"<text x='{x + bar / 2}' y='{height - 6}'>{m[5:]}/{m[2:4]}</text>")
-    return (f"<svg role='img' aria-label='Biểu đồ theo tháng' width='{width}' "
-            f"height='{height}' viewBox='0 0 {width} {height}'>{''.join(shapes)}</svg>")
 
 
 def _vn_month(month: str) -> str:

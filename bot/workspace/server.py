@@ -26,7 +26,9 @@ def security_headers(handler: RequestHandler) -> None:
     handler.set_header("Content-Security-Policy", "; ".join((
         "default-src 'none'",
         "script-src 'self' 'wasm-unsafe-eval'",  # Argon2id runs as WebAssembly
-        "style-src 'self'", "img-src 'self'", "font-src 'self'",
+        # blob: images are the indicators' charts, SVG made by the server and shown as
+        # images (which run no script).
+        "style-src 'self'", "img-src 'self' blob:", "font-src 'self'",
         f"connect-src 'self' ws://{host} wss://{host}",
         "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'")))
     handler.set_header("X-Content-Type-Options", "nosniff")

@@ -22,8 +22,13 @@ DECEMBER = dt.date(2026, 12, 5)
 @pytest.fixture
 def month_of_events(database) -> Database:
     """A synthetic month on SQLite and on the real PostgreSQL (conftest's ``database``)."""
-    db = database
-    db.migrate()
+    database.migrate()
+    seed_month(database)
+    return database
+
+
+def seed_month(db: Database) -> None:
+    """November 2026 (and some of October): turns, people, 17 requests, 11 wrap-ups."""
     with db.session() as session, session.begin():
         _turns(session, dt.date(2026, 11, 3), "telegram", 150, crisis=12)
         _turns(session, dt.date(2026, 11, 4), "zalo", 4, crisis=2)
@@ -39,7 +44,6 @@ def month_of_events(database) -> Database:
             session.add(CaseWrapUp(month="2026-11", channel="telegram", outcome="safety_plan",
                                    kinds="physical", contexts="domestic", referrals="",
                                    safety_plan=True, follow_up=n < 3))
-    return db
 
 
 def _turns(session, day: dt.date, channel: str, count: int, crisis: int) -> None:

@@ -15,14 +15,16 @@ import { contentView } from "./ui/content/editor.js";
 import { changesView } from "./ui/content/changes.js";
 import { historyView } from "./ui/content/history.js";
 import { freshnessView } from "./ui/content/freshness.js";
+import { indicatorsView } from "./ui/manager/indicators.js";
 
 // Where each role starts, what it links to, and what it sees for an unknown route.
-const HOME = { admin: "#/admin", editor: "#/content", reviewer: "#/changes" };
+const HOME = { admin: "#/admin", editor: "#/content", reviewer: "#/changes", manager: "#/indicators" };
 const LINKS = {
   admin: [["#/admin", "Quản trị"]],
   editor: [["#/content", "Sửa nội dung"], ["#/changes", "Chờ duyệt"], ["#/history", "Lịch sử"], ["#/freshness", "Cần rà soát"]],
 };
 LINKS.reviewer = [LINKS.editor[1], LINKS.editor[0], LINKS.editor[2], LINKS.editor[3]];
+LINKS.manager = [["#/indicators", "Chỉ số chương trình"]];
 const homeOf = (role) => HOME[role] || "#/queue";
 
 const root = document.getElementById("app");
@@ -114,8 +116,10 @@ function render() {
   const views = editing
     ? { content: contentView, changes: changesView, history: historyView, freshness: freshnessView,
       settings: settingsView }
-    : { queue: queueView, case: caseView, admin: adminView, settings: settingsView };
-  const fallback = { admin: adminView, editor: contentView, reviewer: changesView }[state.me.role] || queueView;
+    : state.me.role === "manager" ? { indicators: indicatorsView, settings: settingsView }
+      : { queue: queueView, case: caseView, admin: adminView, settings: settingsView };
+  const fallback = { admin: adminView, editor: contentView, reviewer: changesView,
+    manager: indicatorsView }[state.me.role] || queueView;
   const view = views[route] || fallback;
   show(app.main, h("p", { class: "loading" }, "Đang tải…"));
   view(app, decodeURIComponent(arg || "")).catch((error) => {

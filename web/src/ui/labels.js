@@ -27,7 +27,7 @@ export const NEEDS = {
 };
 export const ROLES = {
   counselor: "Tư vấn viên", supervisor: "Giám sát viên", editor: "Biên tập viên",
-  reviewer: "Người duyệt nội dung", admin: "Quản trị viên",
+  reviewer: "Người duyệt nội dung", manager: "Quản lý chương trình", admin: "Quản trị viên",
 };
 export const CONTENT_ROLES = ["editor", "reviewer"];
 export const SHARE = {
