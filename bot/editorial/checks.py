@@ -41,14 +41,17 @@ def check(live_dir: Path, proposed: Mapping[str, str]) -> Checked:
 
 
 def stage_content(live_dir: Path, proposed: Mapping[str, str], stage: Path) -> None:
-    """A full content directory: the live files, with the proposed ones in their place."""
-    stage.mkdir(parents=True, exist_ok=True)
+    """A full content directory: the live files, with the proposed ones in their place.
+    Readable by this service's user only, like everything under var/."""
+    stage.mkdir(mode=0o700, parents=True, exist_ok=True)
     for name in CONTENT_FILES:
         target = stage / name
         if name in proposed:
             target.write_text(proposed[name], encoding="utf-8")
         elif (live_dir / name).exists():
             shutil.copyfile(live_dir / name, target)
+        if target.exists():
+            target.chmod(0o600)
 
 
 # The loader's messages, as an editor reads them. Anything not listed is shown as it is.

@@ -60,6 +60,15 @@ class Previewer:
         self._safety = safety
         self._clock = clock
         self._sessions: dict[str, _Session] = {}
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Staged sessions idle for longer than ``IDLE_S`` (a run that stopped with previews
+        open); another process's live sessions are younger and stay."""
+        now = time.time()
+        for stage in self._root.glob("*") if self._root.is_dir() else ():
+            if TOKEN.match(stage.name) and now - stage.stat().st_mtime > IDLE_S:
+                shutil.rmtree(stage, ignore_errors=True)
 
     def open(self, proposed: Mapping[str, str]) -> str:
         self._expire()

@@ -65,7 +65,11 @@ def world(stack, tmp_path, monkeypatch):
                        routes=lambda hub: editorial_handlers(hub, editorial))
         try:
             with running(ws):
-                yield ws, standin, content, original
+                try:
+                    yield ws, standin, content, original
+                finally:  # the preview's staged files go with it
+                    ws.call(editorial.previewer.close_all())
+                    assert not list((Path(stack.env["ANTAM_VAR_DIR"]) / "preview").glob("*"))
         finally:
             for name, text in original.items():  # whatever happened, the next test's content
                 if (content / name).read_text() != text:
