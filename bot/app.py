@@ -43,7 +43,7 @@ from bot.storage.notify import PgNotifier, notifier_for
 from bot.storage.seen import SeenEvents
 from bot.storage.user_memory import LocalUserMemory, SealedUserMemory, UserMemory
 from common.content import ContentError, ContentStore, render
-from common.textnorm import load_lexicon
+from common.lexicon import LexiconFile
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def build_core(settings: Settings, database: Database | None = None,
                hub: EscalationHub | None = None,
                metrics: Metrics | None = None) -> ConversationCore:
     content = ContentStore(settings.content_dir)
-    safety = SafetyNet(content, load_lexicon(lexicon_path(settings)))
+    safety = SafetyNet(content, LexiconFile(lexicon_path(settings)).get)
     database = database or build_database(settings)
     nlu = RasaClient(settings.rasa_urls, settings.channel_secret, settings.rasa_timeout,
                      api_token=settings.rasa_token)
@@ -142,13 +142,14 @@ def build_core(settings: Settings, database: Database | None = None,
 
 def build_editorial(settings: Settings, database: Database) -> Editorial:
     """The editors' desk, with a preview through this deployment's Rasa, and retraining."""
-    lexicon = load_lexicon(lexicon_path(settings))
+    lexicon = LexiconFile(lexicon_path(settings))
     nlu = RasaClient(settings.rasa_urls, settings.channel_secret, settings.rasa_timeout,
                      api_token=settings.rasa_token)
     desk = EditorialDesk(database, settings.content_dir, dt.datetime.utcnow,
-                         self_publish=os.environ.get("ANTAM_EDITOR_SELF_PUBLISH", "") == "1")
+                         self_publish=os.environ.get("ANTAM_EDITOR_SELF_PUBLISH", "") == "1",
+                         lexicon=lexicon_path(settings))
     previewer = Previewer(settings.content_dir, settings.var_dir / "preview", nlu,
-                          lambda content: SafetyNet(content, lexicon))
+                          lexicon.get)
     retrainer = Retrainer(settings.root, settings.model_dir,
                           lambda out: train_command(settings, out), rasa_env(settings),
                           rasa_loader(settings.rasa_urls, settings.rasa_token))

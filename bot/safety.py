@@ -11,7 +11,7 @@ loaded at all, embedded phrases and numbers keep the net in place.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bot.replies import Reply
@@ -49,9 +49,12 @@ class Signal:
 
 
 class SafetyNet:
-    def __init__(self, content: ContentStore, lexicon: Mapping[str, str]):
+    def __init__(self, content: ContentStore,
+                 lexicon: Mapping[str, str] | Callable[[], Mapping[str, str]]):
+        """``lexicon``: the abbreviations, or where to get the current ones (an editor can
+        change them while the bot runs: common/lexicon.py)."""
         self._content = content
-        self._lexicon = lexicon
+        self._lexicon = lexicon if callable(lexicon) else (lambda: lexicon)
 
     def _matcher(self) -> PhraseMatcher:
         try:
@@ -65,7 +68,7 @@ class SafetyNet:
         Certain matches outrank uncertain ones; self-harm wins between kinds: its
         reply also offers a counselor, and it carries the same emergency numbers.
         """
-        hits = self._matcher().hits(text, self._lexicon)
+        hits = self._matcher().hits(text, self._lexicon())
         if not hits:
             return None
         certain = [h for h in hits if h.certain]

@@ -199,15 +199,23 @@ async def _preview_open(h: _ContentEndpoint) -> Result:
     doc = h.body()
     proposed = {}
     if doc.get("file"):
-        file, _, text = await _proposal(h, doc)
+        file, text = await _previewable(h, doc)
         proposed[file] = text
     return 201, {"token": _previewer(h).open(proposed)}
 
 
+async def _previewable(h: _ContentEndpoint, doc: dict) -> tuple[str, str]:
+    """A proposal the content model accepts: a broken one is refused, not previewed."""
+    file, _, text = await _proposal(h, doc)
+    problems = await h.call(h.desk.problems, file, text)
+    if problems:
+        raise Invalid(problems)
+    return file, text
+
+
 async def _preview_update(h: _ContentEndpoint, token: str) -> Result:
     await h.editor()
-    doc = h.body()
-    file, _, text = await _proposal(h, doc)
+    file, text = await _previewable(h, h.body())
     try:
         _previewer(h).update(token, {file: text})
     except KeyError:

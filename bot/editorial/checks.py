@@ -84,6 +84,10 @@ _VIETNAMESE: tuple[tuple[str, str], ...] = (
     (r"not valid YAML: (?s:.*)", "Tệp không phải YAML hợp lệ."),
     (r"must be a mapping at the top level", "Tệp phải là một bảng khóa – giá trị."),
     (r"at least one emergency contact is required", "Cần ít nhất một đầu mối khẩn cấp."),
+    (r"one lowercase word", "Dạng viết tắt phải là một từ, viết thường."),
+    (r"an ordinary word",
+     "Đây là một từ thông thường có nghĩa khác: thay nó sẽ làm đổi nghĩa câu. Hãy bỏ dòng này."),
+    (r"must be a mapping", "Phải là bảng “viết tắt: đầy đủ”."),
     (r"(?:an item has )?(\d+) characters; at most (\d+)", r"Quá dài: \1 ký tự, tối đa \2."),
 )
 

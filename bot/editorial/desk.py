@@ -31,6 +31,8 @@ from sqlalchemy.orm import Session
 from bot.editorial import yamldoc
 from bot.editorial.checks import check, problem_json
 from bot.editorial.forms import SENSITIVE_FILES, TYPES, WHOLE_FILES, FieldError, from_form, to_form
+from bot.editorial.lexicon import FILE as LEXICON
+from bot.editorial.lexicon import lexicon_problems
 from bot.editorial.records import ContentChange, ContentVersion
 from bot.escalation.audit import record as audit
 from bot.escalation.errors import Conflict, EscalationError, Forbidden, NotFound
@@ -78,9 +80,11 @@ def _require(who: Principal, roles: tuple[str, ...]) -> None:
 class EditorialDesk:
     def __init__(self, database: Database, content_dir: Path,
                  clock: Callable[[], dt.datetime], self_publish: bool = False,
-                 on_published: Callable[[dict], None] | None = None):
+                 on_published: Callable[[dict], None] | None = None,
+                 lexicon: Path | None = None):
         self._db = database
         self._dir = content_dir
+        self._lexicon = lexicon  # nlu/lexicon/abbreviations.yml: editable when given
         self._clock = clock
         self.self_publish = self_publish
         self._on_published = on_published
@@ -90,13 +94,17 @@ class EditorialDesk:
 
     def live(self, file: str) -> str:
         self._known(file)
-        return (self._dir / file).read_text(encoding="utf-8")
+        return self._path(file).read_text(encoding="utf-8")
+
+    def _path(self, file: str) -> Path:
+        return self._lexicon if file == LEXICON and self._lexicon else self._dir / file
 
     def files(self) -> list[dict]:
         listed = [{"file": t.file, "label": t.label, "sensitive": t.sensitive, "form": True}
                   for t in TYPES.values()]
         listed += [{"file": f, "label": label, "sensitive": sensitive, "form": False}
-                   for f, (label, sensitive) in WHOLE_FILES.items()]
+                   for f, (label, sensitive) in WHOLE_FILES.items()
+                   if f != LEXICON or self._lexicon is not None]
         return listed
 
     def entries(self, file: str) -> dict:
@@ -142,6 +150,8 @@ class EditorialDesk:
                             "message": str(error), "detail": ""}]) from None
 
     def problems(self, file: str, proposed: str) -> list[dict]:
+        if file == LEXICON:
+            return [problem_json(p) for p in lexicon_problems(proposed)]
         return [problem_json(p) for p in check(self._dir, {file: proposed}).problems]
 
     # ----------------------------------------------------------------- proposing
@@ -333,7 +343,8 @@ class EditorialDesk:
             if problems:  # another file changed since, and this no longer fits with it
                 raise Invalid(problems)
             self._baseline(change.file, session)
-            retrain = _matcher_changed(self._dir, change.file, change.text)
+            retrain = change.file == LEXICON or _matcher_changed(self._dir, change.file,
+                                                                  change.text)
             version = ContentVersion(
                 file=change.file, sha=sha(change.text), text=change.text, entry=change.entry,
                 author_id=change.author_id, author=change.author,
@@ -346,7 +357,7 @@ class EditorialDesk:
             change.reviewer = approver.display_name if approver else None
             audit(session, self._clock(), who.staff_id, "content_publish", detail=change.file)
             session.flush()
-            write_atomically(self._dir / change.file, change.text)
+            write_atomically(self._path(change.file), change.text)
             session.commit()
             published = _version_json(version)
         if self._on_published is not None:
@@ -379,7 +390,8 @@ class EditorialDesk:
     # ----------------------------------------------------------------- helpers
 
     def _known(self, file: str) -> None:
-        if file not in TYPES and file not in WHOLE_FILES:
+        if file not in TYPES and file not in WHOLE_FILES or (file == LEXICON
+                                                              and self._lexicon is None):
             raise NotFound("Không có tệp nội dung này.")
 
     def _type(self, file: str):

@@ -89,9 +89,13 @@ TYPES: dict[str, EntryType] = {t.file: t for t in (
         Field("form", "Hình thức", "choice", FORMS),
         Field("danger", "Dấu hiệu nguy hiểm", "bool")), False),
 )}
-# Whole files only (rows without an id of their own); edited by download and upload.
-WHOLE_FILES = {"answers.yml": ("Câu trả lời theo ý định", False)}
-SENSITIVE_FILES = frozenset(t.file for t in TYPES.values() if t.sensitive)
+# Whole files only (rows without an id of their own); edited by download and upload:
+# file -> (label, needs a second person). The lexicon lives in nlu/, not content/: it changes
+# what the crisis net and the model read, so it is reviewed, and it needs a retrain.
+WHOLE_FILES = {"answers.yml": ("Câu trả lời theo ý định", False),
+               "abbreviations.yml": ("Từ viết tắt và teencode", True)}
+SENSITIVE_FILES = frozenset([*(t.file for t in TYPES.values() if t.sensitive),
+                             *(f for f, (_, sensitive) in WHOLE_FILES.items() if sensitive)])
 
 
 class FieldError(ValueError):

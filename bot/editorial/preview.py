@@ -20,13 +20,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from bot.core import ConversationCore, IncomingMessage
 from bot.editorial.checks import stage_content
+from bot.editorial.lexicon import FILE as LEXICON
 from bot.handlers.zalo import pick_option, zalo_text
 from bot.rasa_client import RasaClient
 from bot.replies import Reply
 from bot.safety import SafetyNet
 from common.content import ContentStore
+from common.textnorm import clean
 
 PREFIX = "preview-"
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
@@ -44,6 +48,7 @@ class PreviewCore(ConversationCore):
 @dataclass
 class _Session:
     token: str
+    content: ContentStore
     core: PreviewCore
     files: dict[str, str]
     used: float
@@ -52,12 +57,12 @@ class _Session:
 
 class Previewer:
     def __init__(self, live_dir: Path, stage_root: Path, nlu: RasaClient,
-                 safety: Callable[[ContentStore], SafetyNet],
+                 lexicon: Callable[[], Mapping[str, str]],
                  clock: Callable[[], float] = time.monotonic):
         self._live = live_dir
         self._root = stage_root
         self._nlu = nlu
-        self._safety = safety
+        self._lexicon = lexicon  # the live abbreviations, unless a proposal changes them
         self._clock = clock
         self._sessions: dict[str, _Session] = {}
         self._sweep()
@@ -79,8 +84,8 @@ class Previewer:
         stage = self._root / token
         stage_content(self._live, proposed, stage)
         content = ContentStore(stage, check_interval=0.0)
-        core = PreviewCore(self._nlu, content, self._safety(content), None, "preview")
-        self._sessions[token] = _Session(token, core, dict(proposed), self._clock())
+        core = PreviewCore(self._nlu, content, self._net(content, proposed), None, "preview")
+        self._sessions[token] = _Session(token, content, core, dict(proposed), self._clock())
         return token
 
     def update(self, token: str, proposed: Mapping[str, str]) -> None:
@@ -88,7 +93,22 @@ class Previewer:
         session = self._session(token)
         if dict(proposed) != session.files:
             stage_content(self._live, proposed, self._root / token)
+            if LEXICON in proposed or LEXICON in session.files:
+                session.core = PreviewCore(self._nlu, session.content,
+                                           self._net(session.content, proposed), None, "preview")
             session.files = dict(proposed)
+
+    def _net(self, content: ContentStore, proposed: Mapping[str, str]) -> SafetyNet:
+        """The crisis net reads a proposed lexicon at once (the model only after a retrain)."""
+        if LEXICON not in proposed:
+            return SafetyNet(content, self._lexicon)
+        try:
+            raw = yaml.safe_load(proposed[LEXICON]) or {}
+            entries = raw.get("abbreviations") or {}
+            return SafetyNet(content, {clean(str(k)).lower(): clean(str(v)).lower()
+                                       for k, v in entries.items()})
+        except (yaml.YAMLError, AttributeError):
+            return SafetyNet(content, self._lexicon)
 
     async def say(self, token: str, text: str) -> dict:
         session = self._session(token)

@@ -16,8 +16,10 @@ from bot.editorial import yamldoc
 from bot.editorial.desk import Clash, EditorialDesk, Invalid, sha
 from bot.escalation.errors import Forbidden
 from bot.escalation.views import Principal
+from bot.safety import SafetyNet
 from bot.storage import Database
-from common.content import load_content
+from common.content import ContentStore, load_content
+from common.lexicon import LexiconFile
 from tests.helpers import ROOT
 
 EDITOR = Principal("s-editor", "editor", "k1", "Hoa (biên tập)")
@@ -36,10 +38,17 @@ def content(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def desk(tmp_path: Path, content: Path) -> EditorialDesk:
+def lexicon(tmp_path: Path) -> Path:
+    path = tmp_path / "abbreviations.yml"
+    shutil.copyfile(ROOT / "nlu" / "lexicon" / "abbreviations.yml", path)
+    return path
+
+
+@pytest.fixture
+def desk(tmp_path: Path, content: Path, lexicon: Path) -> EditorialDesk:
     database = Database(f"sqlite:///{tmp_path / 'editorial.db'}")
     database.migrate()
-    return EditorialDesk(database, content, lambda: NOW)
+    return EditorialDesk(database, content, lambda: NOW, lexicon=lexicon)
 
 
 def _hours(desk: EditorialDesk, entry: str, hours: str, who: Principal = EDITOR) -> dict:
@@ -193,3 +202,29 @@ def test_publishing_replaces_the_file_whole(desk, content):
     assert (content / "contacts.yml").stat().st_ino != inode  # renamed into place
     assert sha((content / "contacts.yml").read_text()) == desk.history("contacts.yml")[0]["sha"]
     assert not list(content.glob(".*.tmp"))
+
+
+def test_the_lexicon_is_reviewed_and_takes_effect_on_the_crisis_net(desk, lexicon, content):
+    """A new teencode line makes the net read it at once; the model needs a retrain."""
+    net = SafetyNet(ContentStore(content), LexiconFile(lexicon, check_interval=0).get)
+    assert net.assess("em muon tsat") is None  # "tsat" means nothing yet
+    text = desk.live("abbreviations.yml")
+    bad = text.replace("abbreviations:\n", "abbreviations:\n  hông: không\n", 1)
+    with pytest.raises(Invalid) as refused:
+        desk.propose(EDITOR, "abbreviations.yml", bad, sha(text), "thêm")
+    assert "từ thông thường" in refused.value.problems[0]["message"]
+
+    added = text.replace("abbreviations:\n", "abbreviations:\n  tsat: tự sát\n", 1)
+    change = desk.propose(EDITOR, "abbreviations.yml", added, sha(text), "thêm tsat")
+    assert net.assess("em muon tsat") is None  # not before review
+    with pytest.raises(Forbidden):
+        desk.approve(EDITOR_2, change["id"])  # the lexicon needs a reviewer
+    assert desk.approve(REVIEWER, change["id"])["retrain"] is True
+    assert net.assess("em muon tsat").kind == "self_harm"
+
+
+def test_a_broken_lexicon_file_keeps_the_last_good_one(lexicon):
+    current = LexiconFile(lexicon, check_interval=0)
+    assert current.get()["ko"] == "không"
+    lexicon.write_text("abbreviations: [ko\n")
+    assert current.get()["ko"] == "không"

@@ -13,9 +13,12 @@ import pytest
 
 from bot.editorial.api import Editorial, editorial_handlers
 from bot.editorial.desk import EditorialDesk
+from bot.editorial.preview import Previewer
 from bot.escalation.events import Event
+from bot.rasa_client import RasaClient
 from bot.storage import Database
-from tests.helpers import ROOT
+from common.lexicon import LexiconFile
+from tests.helpers import ROOT, free_port
 from tests.unit.test_escalation_api import World, make_world
 
 
@@ -28,11 +31,17 @@ def content(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def world(tmp_path, monkeypatch, capsys, content) -> Iterator[World]:
+    """The editors' routes; the preview's Rasa is down (nothing listens on its port), as
+    when Rasa fails: the core then answers from the crisis net and the degraded reply."""
     database = Database(f"sqlite:///{tmp_path / 'editorial.db'}")
     database.migrate()
-    desk = EditorialDesk(database, content, dt.datetime.utcnow)
-    yield from make_world(tmp_path, monkeypatch, capsys,
-                          routes=lambda hub: editorial_handlers(hub, Editorial(desk)))
+    lexicon = tmp_path / "abbreviations.yml"
+    shutil.copyfile(ROOT / "nlu" / "lexicon" / "abbreviations.yml", lexicon)
+    desk = EditorialDesk(database, content, dt.datetime.utcnow, lexicon=lexicon)
+    rasa_down = RasaClient(f"http://127.0.0.1:{free_port()}", "secret", timeout=2)
+    previewer = Previewer(content, tmp_path / "preview", rasa_down, LexiconFile(lexicon).get)
+    yield from make_world(tmp_path, monkeypatch, capsys, routes=lambda hub: editorial_handlers(
+        hub, Editorial(desk, previewer)))
 
 
 def _form(world: World, token: str, entry: str, **changes) -> dict:
@@ -107,3 +116,21 @@ def test_clashes_and_self_approval_are_refused(world: World, content: Path):
     assert world.http("POST", f"/content/changes/{change}/approval", lan).status_code == 403
     assert world.http("POST", f"/content/changes/{change}/approval", minh).status_code == 403
     assert "24/7" in (content / "contacts.yml").read_text().split("id: ambulance")[0]
+
+
+def test_the_preview_reads_a_proposed_lexicon_and_refuses_broken_content(world: World):
+    editor = world.counselor("hoa", role="editor").token
+    current = world.http("GET", "/content/files/abbreviations.yml/yaml", editor).json()
+    proposed = current["text"].replace("abbreviations:\n", "abbreviations:\n  tsat: tự sát\n")
+    for text, crisis in ((current["text"], False), (proposed, True)):
+        opened = world.http("POST", "/content/preview", editor,
+                            json={"file": "abbreviations.yml", "text": text})
+        assert opened.status_code == 201
+        turn = world.http("POST", f"/content/preview/{opened.json()['token']}/messages",
+                          editor, json={"text": "em muon tsat"}).json()
+        assert turn["crisis"] is crisis and turn["degraded"]
+        if crisis:  # the emergency reply, as each channel shows it
+            assert "113" in turn["telegram"][0]["text"] and "113" in turn["zalo"][0]
+    broken = world.http("POST", "/content/preview", editor, json={
+        "file": "abbreviations.yml", "text": "abbreviations: [x"})
+    assert broken.status_code == 422

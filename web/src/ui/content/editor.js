@@ -12,6 +12,7 @@ import { previewPanel } from "./preview.js";
 export async function contentView(app, arg) {
   const [file, entry] = (arg || "").split(":");
   const overview = await api("GET", "/content/files");
+  app.previewAvailable = overview.preview;
   const files = overview.files;
   const chosen = files.find((f) => f.file === file) || files[0];
   const picker = h("select", { onchange: () => app.go(`#/content/${picker.value}`) },
@@ -120,8 +121,16 @@ function bulk(app, file) {
       error.doc?.diff ? diffView(error.doc.diff) : null);
     }
   }
+  // The chosen file, tried in the preview before it is sent.
+  let uploaded = "";
+  upload.addEventListener("change", async () => {
+    uploaded = upload.files?.[0] ? await upload.files[0].text() : "";
+    preview?.changed();
+  });
+  const preview = app.previewAvailable ? previewPanel(() => (uploaded ? { file: file.file, text: uploaded } : {})) : null;
   return h("details", { class: "panel" }, h("summary", {}, "Sửa cả tệp bằng YAML"),
     button(`Tải xuống ${file.file}`, () => download().catch((e) => show(status, notice(errorText(e), "error")))),
     field("Tệp YAML đã sửa", upload), field("Lý do thay đổi (cả tệp)", reason),
-    button("Tải lên và gửi duyệt", send), status);
+    button("Tải lên và gửi duyệt", send), status,
+    preview ? h("div", { class: "bulk-preview" }, preview.node) : null);
 }
