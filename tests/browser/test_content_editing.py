@@ -132,8 +132,8 @@ def test_an_edited_contact_goes_live_after_review_and_rolls_back(world, person):
     expect(editor.locator("[data-field=number] .field-error")).to_be_empty()
 
     # 3. The preview answers with the new hours, through the real bot and Rasa.
-    editor.get_by_label("Tin nhắn thử").fill(ASK)
-    editor.get_by_role("button", name="Gửi thử").click()
+    editor.get_by_label("Tin nhắn thử", exact=True).fill(ASK)
+    editor.get_by_role("button", name="Gửi thử", exact=True).click()
     turn = editor.locator(".preview-log li.from-bot").last
     expect(turn.get_by_test_id("preview-entries")).to_contain_text("message:hotlines")
     expect(turn.locator(".render.telegram")).to_contain_text(f"{CONTACT}")

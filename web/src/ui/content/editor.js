@@ -127,7 +127,7 @@ function bulk(app, file) {
     uploaded = upload.files?.[0] ? await upload.files[0].text() : "";
     preview?.changed();
   });
-  const preview = app.previewAvailable ? previewPanel(() => (uploaded ? { file: file.file, text: uploaded } : {})) : null;
+  const preview = app.previewAvailable ? previewPanel(() => (uploaded ? { file: file.file, text: uploaded } : {}), "cả tệp") : null;
   return h("details", { class: "panel" }, h("summary", {}, "Sửa cả tệp bằng YAML"),
     button(`Tải xuống ${file.file}`, () => download().catch((e) => show(status, notice(errorText(e), "error")))),
     field("Tệp YAML đã sửa", upload), field("Lý do thay đổi (cả tệp)", reason),

@@ -3,10 +3,13 @@
 // and as Zalo shows it (numbered options).
 
 import { api } from "../../net/api.js";
-import { button, field, h, notice, show } from "../dom.js";
+import { button, field, h, notice, show, uid } from "../dom.js";
 import { errorText } from "../labels.js";
 
-export function previewPanel(proposal) {
+export function previewPanel(proposal, about = "") {
+  // ``about`` tells two panels on one page apart ("cả tệp" for an uploaded file).
+  const suffix = about ? ` (${about})` : "";
+  const titleId = uid("preview-title");
   let token = null;
   const log = h("ol", { class: "preview-log", "aria-live": "polite", "aria-label": "Cuộc trò chuyện xem trước" });
   const status = h("div");
@@ -14,7 +17,7 @@ export function previewPanel(proposal) {
   const form = h("form", { class: "compose", onsubmit: async (event) => {
     event.preventDefault();
     if (text.value.trim()) await say(text.value.trim());
-  } }, field("Tin nhắn thử", text), h("button", { type: "submit" }, "Gửi thử"));
+  } }, field(`Tin nhắn thử${suffix}`, text), h("button", { type: "submit" }, `Gửi thử${suffix}`));
 
   async function ensure() {
     if (token) return token;
@@ -79,9 +82,9 @@ export function previewPanel(proposal) {
     log.replaceChildren();
   }
 
-  const node = h("aside", { class: "card preview", "aria-labelledby": "preview-title" },
-    h("h3", { id: "preview-title" }, "Xem trước"),
+  const node = h("aside", { class: "card preview", "aria-labelledby": titleId },
+    h("h3", { id: titleId }, `Xem trước${suffix}`),
     h("p", { class: "hint" }, "Trò chuyện thử với nội dung đang sửa, qua bot và Rasa thật. Người dùng chưa thấy thay đổi này."),
-    log, status, form, button("Bắt đầu lại", close));
+    log, status, form, button(`Bắt đầu lại${suffix}`, close));
   return { node, changed, close, sync: async () => { if (token) await api("PUT", `/content/preview/${token}`, proposal()); } };
 }
