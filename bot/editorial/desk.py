@@ -162,6 +162,8 @@ class EditorialDesk:
         non-sensitive file allows, and only when the operator lets editors do so."""
         _require(who, EDITOR_ROLES)
         self._known(file)
+        if publish and (file in SENSITIVE_FILES or not self.self_publish):
+            raise Forbidden("Thay đổi này cần người duyệt thứ hai.")
         problems = self.problems(file, proposed)
         if problems:
             raise Invalid(problems)
@@ -172,7 +174,8 @@ class EditorialDesk:
                                                             "bản của bạn"))
         if proposed == current:
             raise EscalationError("Chưa có thay đổi nào.")
-        with self._db.session() as session:
+        with self._lock, self._db.session() as session:
+            self._serialise(session)  # two proposals on one entry: the second sees the first
             for other in self._pending(session, file):
                 if entry is None or other.entry in (None, entry):
                     raise Clash(f"{other.author} đang có một đề xuất chờ duyệt cho mục này. "
@@ -188,8 +191,6 @@ class EditorialDesk:
             session.commit()
             change_id = change.id
         if publish:
-            if file in SENSITIVE_FILES or not self.self_publish:
-                raise Forbidden("Thay đổi này cần người duyệt thứ hai.")
             return self._publish(who, change_id, approver=None)
         return self.change(change_id)
 

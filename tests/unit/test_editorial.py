@@ -146,6 +146,7 @@ def test_sensitive_files_always_need_a_second_person(desk, content):
     desk.self_publish = True
     with pytest.raises(Forbidden):
         desk.propose(EDITOR, "contacts.yml", text, opened["sha"], "giờ", "police", publish=True)
+    assert desk.changes() == []  # refused whole: no proposal left behind
     guide = desk.entry("guides.yml", "evidence")
     text = desk.entry_text("guides.yml", "evidence", dict(guide["values"], title="Giữ bằng chứng"))
     version = desk.propose(EDITOR, "guides.yml", text, guide["sha"], "tiêu đề", "evidence",
