@@ -45,6 +45,6 @@ class LexiconFile:
         try:
             self._current = load_lexicon(self.path)
             self._signature = signature
-        except (ValueError, OSError, Exception) as error:  # YAML errors included
+        except Exception as error:  # a YAML error, a bad mapping, an unreadable file
             log.error("lexicon unreadable (%s): keeping the last good one", type(error).__name__)
             self._signature = signature

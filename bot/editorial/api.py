@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.editorial.desk import EDITOR_ROLES, Clash, EditorialDesk, Invalid
+from bot.editorial.desk import EDITOR_ROLES, Clash, EditorialDesk, Invalid, sha
 from bot.editorial.preview import Previewer
 from bot.editorial.retrain import Retrainer
 from bot.escalation.api import PREFIX, BadInput, Limits, Result, _Endpoint, _field, _text
@@ -107,7 +107,6 @@ async def _entry(h: _ContentEndpoint, file: str, entry_id: str) -> Result:
 async def _yaml(h: _ContentEndpoint, file: str) -> Result:
     await h.editor()
     text = await h.call(h.desk.live, file)
-    from bot.editorial.desk import sha
     return 200, {"file": file, "text": text, "sha": sha(text)}
 
 
@@ -247,6 +246,8 @@ async def _retrain_status(h: _ContentEndpoint) -> Result:
 
 async def _retrain_start(h: _ContentEndpoint) -> Result:
     who = await h.editor()
+    if who.role != "reviewer":
+        raise Forbidden("Chỉ người duyệt nội dung mới bắt đầu huấn luyện lại.")
     if h.editorial.retrainer is None:
         raise NotFound("Không huấn luyện được ở máy chủ này.")
     return 202, await h.editorial.retrainer.start(who)

@@ -38,6 +38,7 @@ from bot.escalation.audit import record as audit
 from bot.escalation.errors import Conflict, EscalationError, Forbidden, NotFound
 from bot.escalation.views import Principal
 from bot.storage import Database
+from common.content import load_content
 
 EDITOR_ROLES = ("editor", "reviewer")
 STALE_AFTER_DAYS = 365  # a fact reviewed longer ago is listed for review
@@ -280,9 +281,7 @@ class EditorialDesk:
     # ----------------------------------------------------------------- freshness
 
     def freshness(self, today: dt.date) -> dict:
-        from common.content import load_content  # the live state, as the bot reads it
-
-        content = load_content(self._dir)
+        content = load_content(self._dir)  # the live state, as the bot reads it
         tables = {"contacts.yml": content.contacts, "legal.yml": content.legal,
                   "guides.yml": content.guides, "explainers.yml": content.explainers,
                   "quiz.yml": content.quiz}

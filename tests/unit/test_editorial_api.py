@@ -56,6 +56,7 @@ def test_content_and_cases_are_for_different_people(world: World):
     assert world.http("GET", "/content/files", editor).status_code == 200
     assert world.http("GET", "/content/files", counselor).status_code == 403
     assert world.http("GET", "/cases", editor).status_code == 403  # no queue, no case
+    assert world.http("POST", "/content/retrain", editor).status_code == 403  # reviewers only
     queue_news = Event("queue", "AT-ABCDE", "queued")
     assert not queue_news.concerns("s1", "editor") and not queue_news.concerns("s1", "reviewer")
     assert queue_news.concerns("s1", "counselor")
