@@ -272,7 +272,7 @@ body {{ font-family: "Noto Sans", "DejaVu Sans", sans-serif; margin: 2em; color:
 h1 {{ font-size: 1.6em; }} h2 {{ font-size: 1.1em; margin-top: 1.6em; }}
 table {{ border-collapse: collapse; }} th, td {{ border: 1px solid #cbd5e0; padding: 4px 10px; }}
 td {{ text-align: right; }} tr.total {{ font-weight: bold; }}
-svg text {{ font-size: 11px; text-anchor: middle; fill: #1a202c; }}
+svg text {{ font-size: 11px; fill: #1a202c; }}
 .status {{ font-weight: bold; }} .note {{ color: #4a5568; font-size: 0.9em; }}
 section {{ break-inside: avoid; }}
 </style></head><body>

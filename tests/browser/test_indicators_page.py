@@ -73,6 +73,15 @@ def test_a_manager_reads_the_month_and_clicks_into_a_figure(workspace, person):
         manager.get_by_role("button", name="Tải CSV").click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert "chi_so,thang,cot,gia_tri" in text and "turns,2026-11,zalo,<10" in text
+    # The report's funnel, as a reader sees it: each label ends where its bar begins.
+    with manager.expect_download() as download:
+        manager.get_by_role("button", name="Tải HTML").click()
+    report = person()
+    report.set_content(Path(download.value.path()).read_text(encoding="utf-8"))
+    funnel = report.locator("svg").first
+    label = funnel.locator("text", has_text="Người đã trò chuyện").bounding_box()
+    bar = funnel.locator("rect").first.bounding_box()
+    assert label["x"] + label["width"] <= bar["x"] + 1 and label["y"] < bar["y"] + bar["height"]
     manager.goto(f"{workspace.url}/#/queue")  # no queue for a manager
     expect(manager.get_by_role("heading", name=re.compile("Chỉ số chương trình"))).to_be_visible()
     assert not outside, outside
