@@ -55,10 +55,15 @@ def fold(text: str, lexicon: Mapping[str, str] | None = None) -> str:
 
 def load_lexicon(path: Path) -> dict[str, str]:
     """Read an abbreviation file: a mapping from short form (as typed) to full form."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return parse_lexicon(path.read_text(encoding="utf-8"), path.name)
+
+
+def parse_lexicon(text: str, name: str = "abbreviations.yml") -> dict[str, str]:
+    """An abbreviation file's text (raises ValueError or yaml.YAMLError when malformed)."""
+    raw = yaml.safe_load(text) or {}
     entries = raw.get("abbreviations", {}) if isinstance(raw, dict) else {}
     if not isinstance(entries, dict):
-        raise ValueError(f"{path.name}: 'abbreviations' must be a mapping")
+        raise ValueError(f"{name}: 'abbreviations' must be a mapping")
     return {clean(str(k)).lower(): clean(str(v)).lower() for k, v in entries.items()}
 
 

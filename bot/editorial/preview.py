@@ -30,7 +30,7 @@ from bot.rasa_client import RasaClient
 from bot.replies import Reply
 from bot.safety import SafetyNet
 from common.content import ContentStore
-from common.textnorm import clean
+from common.textnorm import parse_lexicon
 
 PREFIX = "preview-"
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
@@ -103,11 +103,8 @@ class Previewer:
         if LEXICON not in proposed:
             return SafetyNet(content, self._lexicon)
         try:
-            raw = yaml.safe_load(proposed[LEXICON]) or {}
-            entries = raw.get("abbreviations") or {}
-            return SafetyNet(content, {clean(str(k)).lower(): clean(str(v)).lower()
-                                       for k, v in entries.items()})
-        except (yaml.YAMLError, AttributeError):
+            return SafetyNet(content, parse_lexicon(proposed[LEXICON]))
+        except (yaml.YAMLError, ValueError):  # refused before it gets here; kept safe anyway
             return SafetyNet(content, self._lexicon)
 
     async def say(self, token: str, text: str) -> dict:
