@@ -17,7 +17,8 @@ from pathlib import Path
 from bot.escalation.api import PREFIX, BadInput, Limits, Result, _Endpoint
 from bot.escalation.errors import Forbidden, NotFound
 from bot.escalation.hub import EscalationHub
-from bot.indicators.dashboard import dashboard, month_problem
+from bot.indicators.dashboard import dashboard
+from bot.indicators.monthly import month_problem
 from bot.indicators.report import assemble, build, print_pdf
 from bot.storage import Database
 

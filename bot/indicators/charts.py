@@ -28,11 +28,6 @@ def _hidden(value: str) -> bool:
     return value in (SMALL, WITHHELD)
 
 
-def vn_month(month: str) -> str:
-    year, number = month.split("-")
-    return f"{int(number)}/{year}"
-
-
 def trend(months: Sequence[str], totals: Sequence[str], label: str = "Theo tháng") -> str:
     """Bars of each month's published total."""
     numbers = [int(t) for t in totals if not _hidden(t)]

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
 import sys
 from pathlib import Path
 
+from bot.indicators.monthly import month_problem, vn_month, well_formed
 from bot.indicators.report import build, write
 from bot.storage import Database
-
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -25,23 +23,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(database: Database, month: str, out: Path, today: dt.date) -> int:
     """Write the report; refuse, writing nothing, for a bad or future month or one with no
     data."""
-    if not _MONTH.match(month):
-        print("Tháng phải có dạng YYYY-MM, ví dụ 2026-11.", file=sys.stderr)
-        return 2
-    if month > f"{today.year:04d}-{today.month:02d}":
-        print(f"Tháng {_vn(month)} chưa đến: không có báo cáo.", file=sys.stderr)
-        return 1
+    problem = month_problem(month, today)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1 if well_formed(month) else 2
     report = build(database, month, today)
     if report.empty:
-        print(f"Tháng {_vn(month)} chưa có số liệu nào: không tạo báo cáo.", file=sys.stderr)
+        print(f"Tháng {vn_month(month)} chưa có số liệu nào: không tạo báo cáo.", file=sys.stderr)
         return 1
     for path in write(report, out):
         print(f"Đã ghi {path}")
     if report.provisional:
         print("Lưu ý: tháng chưa kết thúc, số liệu là tạm thời.")
     return 0
-
-
-def _vn(month: str) -> str:
-    year, number = month.split("-")
-    return f"{int(number)}/{year}"

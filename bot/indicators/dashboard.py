@@ -9,11 +9,9 @@ hidden cell can be had by comparing a page figure with a table.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-
 from bot.indicators import charts
 from bot.indicators.disclosure import Published, share
+from bot.indicators.monthly import vn_month
 from bot.indicators.report import (
     BREAKDOWNS,
     CHANNEL_LABELS,
@@ -65,7 +63,7 @@ def dashboard(tables: Tables) -> dict:
     escalations = tables.by_key["escalations"]
     times = [published_times(tables, m) for m in tables.months]
     return {
-        "month": month, "label": charts.vn_month(month), "provisional": tables.provisional,
+        "month": month, "label": vn_month(month), "provisional": tables.provisional,
         "empty": tables.empty, "months": tables.months,
         "headline": {
             "answered_share": share(escalations.shown(("cell", row, 0)),
@@ -85,18 +83,9 @@ def _card(key: str, label: str, table: Published, columns: dict, tables: Tables,
     return {"key": key, "label": label, "definition": DEFINITIONS.get(key, ""),
             "value": grid[row][-1],
             "columns": [columns.get(c, c) for c in table.columns],
-            "rows": [charts.vn_month(m) for m in tables.months] + ["Cộng"],
+            "rows": [vn_month(m) for m in tables.months] + ["Cộng"],
             "grid": grid,
             "chart": charts.trend(tables.months, [line[-1] for line in grid[:-1]], label)}
 
 
-def month_problem(month: str, today: dt.date) -> str | None:
-    """Why ``month`` cannot be shown, in Vietnamese, or None."""
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month or ""):
-        return "Tháng phải có dạng YYYY-MM, ví dụ 2026-11."
-    if month > f"{today.year:04d}-{today.month:02d}":
-        return f"Tháng {charts.vn_month(month)} chưa đến."
-    return None
-
-
-__all__ = ["DEFINITIONS", "assemble", "dashboard", "funnel_steps", "month_problem"]
+__all__ = ["DEFINITIONS", "assemble", "dashboard", "funnel_steps"]

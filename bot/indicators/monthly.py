@@ -10,6 +10,7 @@ the month its event happened in, so a closed month's figures do not change after
 from __future__ import annotations
 
 import datetime as dt
+import re
 import statistics
 from collections import Counter
 from collections.abc import Iterable
@@ -67,6 +68,28 @@ class Month:
                 "longest_wait_min": max(self.waits_s, default=0) / 60,
                 "handle_p50_min": (statistics.median(self.handle_s) / 60
                                    if len(self.handle_s) >= MIN_CASES_FOR_TIMES else None)}
+
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def well_formed(month: str) -> bool:
+    return bool(_MONTH.match(month or ""))
+
+
+def month_problem(month: str, today: dt.date) -> str | None:
+    """Why there can be no figures for ``month``, in Vietnamese, or None."""
+    if not well_formed(month):
+        return "Tháng phải có dạng YYYY-MM, ví dụ 2026-11."
+    if month > month_of(today):
+        return f"Tháng {vn_month(month)} chưa đến."
+    return None
+
+
+def vn_month(month: str) -> str:
+    """"2026-11" as Vietnamese readers write it: "11/2026"."""
+    year, number = month.split("-")
+    return f"{int(number)}/{year}"
 
 
 def month_of(moment: dt.date | dt.datetime) -> str:

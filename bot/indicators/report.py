@@ -16,7 +16,14 @@ from pathlib import Path
 
 from bot.indicators import charts
 from bot.indicators.disclosure import THRESHOLD, WITHHELD, Published, protect, share
-from bot.indicators.monthly import CHANNELS, FIVE_MINUTES_S, Month, collect, months_until
+from bot.indicators.monthly import (
+    CHANNELS,
+    FIVE_MINUTES_S,
+    Month,
+    collect,
+    months_until,
+    vn_month,
+)
 from bot.storage import Database
 
 MONTHS_SHOWN = 6
@@ -179,7 +186,7 @@ def _html(t: Tables) -> str:
     month, months, tables = t.month, t.months, t.by_key
     status = ("Số liệu tạm thời: tháng chưa kết thúc." if t.provisional
               else "Số liệu chính thức của tháng.")
-    parts = [f"<h1>Báo cáo tháng {html.escape(_vn_month(month))}</h1>",
+    parts = [f"<h1>Báo cáo tháng {html.escape(vn_month(month))}</h1>",
              f"<p class='status'>{status}</p>"]
     if t.empty:
         parts.append("<p>Chưa có số liệu nào cho tháng này.</p>")
@@ -197,7 +204,7 @@ def _html(t: Tables) -> str:
     parts.append("<p class='note'>&lt;10: dưới 10, không công bố để không ai bị nhận ra. "
                  "x: ẩn thêm để không thể suy ra các ô dưới 10 từ tổng. Số liệu chỉ lấy từ "
                  "các trường đã mã hóa, không từ nội dung trò chuyện.</p>")
-    return _PAGE.format(title=f"Báo cáo tháng {_vn_month(month)}", body="\n".join(parts))
+    return _PAGE.format(title=f"Báo cáo tháng {vn_month(month)}", body="\n".join(parts))
 
 
 def _rate_lines(t: Tables) -> str:
@@ -235,18 +242,13 @@ def _figure(label: str, months: list[str], table: Published, labels: dict) -> st
     head = "".join(f"<th>{html.escape(labels.get(c, c))}</th>" for c in table.columns)
     grid = table.grid()
     body = "".join(
-        f"<tr><th>{_vn_month(m)}</th>" + "".join(f"<td>{v}</td>" for v in line) + "</tr>"
+        f"<tr><th>{vn_month(m)}</th>" + "".join(f"<td>{v}</td>" for v in line) + "</tr>"
         for m, line in zip(months, grid, strict=False))
     body += "<tr class='total'><th>Cộng</th>" + "".join(f"<td>{v}</td>" for v in grid[-1])
     body += "</tr>"
     return (f"<section><h2>{html.escape(label)}</h2>"
             f"{charts.trend(months, [line[-1] for line in grid[:len(months)]], label)}"
             f"<table><tr><th>Tháng</th>{head}<th>Cộng</th></tr>{body}</table></section>")
-
-
-def _vn_month(month: str) -> str:
-    year, number = month.split("-")
-    return f"{int(number)}/{year}"
 
 
 # --- CSV ---------------------------------------------------------------------------------
