@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from bot.app import build_escalation, build_telegram
+from bot.config import Settings
+from bot.escalation.crypto import b64e
 from bot.escalation.hub import EscalationHub
 from bot.escalation.outbox import Outbox
 from bot.escalation.policy import EscalationPolicy
@@ -26,6 +29,7 @@ from bot.storage import Database
 from bot.workspace.live import LiveFeed
 from bot.workspace.server import WEB_DIST, make_workspace_app
 from common.content import ContentStore, render
+from tests.fakes.telegram_api import TelegramStandIn
 from tests.helpers import ROOT, free_port
 
 pytestmark = pytest.mark.browser
@@ -123,6 +127,42 @@ def running(ws: Workspace) -> Iterator[Workspace]:
         ws.stop()
         ws.loop.call_soon_threadsafe(ws.loop.stop)
         thread.join(10)
+
+
+Routes = Callable[[Settings, Database], Callable[[EscalationHub], list[tuple]]]
+
+
+@contextlib.contextmanager
+def telegram_workspace(stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                       shared: tuple[str, ...] = (), routes: Routes | None = None,
+                       database_name: str = "workspace.db"
+                       ) -> Iterator[tuple[Workspace, TelegramStandIn]]:
+    """The workspace and the real Telegram bot (PTB against the Bot API stand-in) beside it,
+    over the stack's Rasa and action server, as `antam up` wires them. ``shared`` names more of
+    the stack's settings to use; ``routes`` adds routes made from the settings and database."""
+    with TelegramStandIn() as standin:
+        for key in ("ANTAM_VAR_DIR", "ANTAM_RASA_PORT", "ANTAM_ACTIONS_PORT", *shared):
+            monkeypatch.setenv(key, stack.env[key])
+        port = free_port()
+        monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / database_name}")
+        monkeypatch.setenv("ANTAM_API_PORT", str(port))
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", standin.token)
+        monkeypatch.setenv("TELEGRAM_BASE_URL", standin.base_url)
+        monkeypatch.setenv("TELEGRAM_POLL_TIMEOUT", "1")
+        settings = Settings.from_env()
+        database = Database(settings.database_url)
+        database.migrate()
+        keys = ServerKeys.ephemeral()
+
+        def make_hub(admin_keys):
+            monkeypatch.setenv("ANTAM_ADMIN_KEYS", ",".join(b64e(k) for k in admin_keys))
+            return build_escalation(settings, database, keys)
+
+        ws = Workspace(database, keys, port, EscalationPolicy(api_port=port), make_hub=make_hub,
+                       companions=[lambda hub: build_telegram(settings, database, hub).serve()],
+                       routes=routes(settings, database) if routes else None)
+        with running(ws):
+            yield ws, standin
 
 
 @pytest.fixture

@@ -75,6 +75,15 @@ def staff_member(admin: Page, page: Page, workspace: Workspace, name: str, alias
     log_in_after_approval(page, home)
 
 
+def editor_and_reviewer(admin: Page, editor: Page, reviewer: Page,
+                        workspace: Workspace) -> None:
+    """Hoa edits content, Lan reviews it; each logs in to their own start page."""
+    staff_member(admin, editor, workspace, "Trần Thu Hoa", "Hoa", role="Biên tập viên",
+                 home="Sửa nội dung")
+    staff_member(admin, reviewer, workspace, "Lê Văn Lan", "Lan", role="Người duyệt nội dung",
+                 home="Đề xuất chờ duyệt")
+
+
 def open_case(workspace: Workspace, subject: str, chat: str, body: dict,
               risk: str = "danger") -> str:
     """A case as the desk opens it when a user confirms (the chat's side is tested

@@ -14,17 +14,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from bot.app import build_editorial, build_escalation, build_telegram
-from bot.config import Settings
-from bot.editorial.api import editorial_handlers
-from bot.escalation.crypto import b64e
-from bot.escalation.policy import EscalationPolicy
-from bot.escalation.service import ServerKeys
-from bot.storage import Database
-from tests.browser.conftest import Workspace, running
-from tests.browser.flows import admin_makes_a_key, staff_member, unlock
+from bot.app import build_editorial
+from bot.editorial.api import Editorial, editorial_handlers
+from tests.browser.conftest import telegram_workspace
+from tests.browser.flows import admin_makes_a_key, editor_and_reviewer, unlock
 from tests.fakes.telegram_api import TelegramStandIn
-from tests.helpers import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 USER_CHAT = 5550009876543
@@ -40,40 +34,24 @@ def world(stack, tmp_path, monkeypatch):
     content directory (the action server reads it too)."""
     content = Path(stack.env["ANTAM_CONTENT_DIR"])
     original = {p.name: p.read_text() for p in content.glob("*.yml")}
-    with TelegramStandIn() as standin:
-        for key in ("ANTAM_VAR_DIR", "ANTAM_RASA_PORT", "ANTAM_ACTIONS_PORT",
-                    "ANTAM_CONTENT_DIR"):
-            monkeypatch.setenv(key, stack.env[key])
-        port = free_port()
-        monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'editors.db'}")
-        monkeypatch.setenv("ANTAM_API_PORT", str(port))
-        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", standin.token)
-        monkeypatch.setenv("TELEGRAM_BASE_URL", standin.base_url)
-        monkeypatch.setenv("TELEGRAM_POLL_TIMEOUT", "1")
-        settings = Settings.from_env()
-        database = Database(settings.database_url)
-        database.migrate()
-        keys = ServerKeys.ephemeral()
-        editorial = build_editorial(settings, database)
+    made: list[Editorial] = []
 
-        def make_hub(admin_keys):
-            monkeypatch.setenv("ANTAM_ADMIN_KEYS", ",".join(b64e(k) for k in admin_keys))
-            return build_escalation(settings, database, keys)
+    def routes(settings, database):
+        made.append(build_editorial(settings, database))
+        return lambda hub: editorial_handlers(hub, made[0])
 
-        ws = Workspace(database, keys, port, EscalationPolicy(api_port=port), make_hub=make_hub,
-                       companions=[lambda hub: build_telegram(settings, database, hub).serve()],
-                       routes=lambda hub: editorial_handlers(hub, editorial))
-        try:
-            with running(ws):
-                try:
-                    yield ws, standin, content, original
-                finally:  # the preview's staged files go with it
-                    ws.call(editorial.previewer.close_all())
-                    assert not list((Path(stack.env["ANTAM_VAR_DIR"]) / "preview").glob("*"))
-        finally:
-            for name, text in original.items():  # whatever happened, the next test's content
-                if (content / name).read_text() != text:
-                    (content / name).write_text(text)
+    try:
+        with telegram_workspace(stack, tmp_path, monkeypatch, ("ANTAM_CONTENT_DIR",),
+                                routes) as (ws, standin):
+            try:
+                yield ws, standin, content, original
+            finally:  # the preview's staged files go with it
+                ws.call(made[0].previewer.close_all())
+                assert not list((Path(stack.env["ANTAM_VAR_DIR"]) / "preview").glob("*"))
+    finally:
+        for name, text in original.items():  # whatever happened, the next test's content
+            if (content / name).read_text() != text:
+                (content / name).write_text(text)
 
 
 def _hotlines_answer(standin: TelegramStandIn) -> str:
@@ -106,10 +84,7 @@ def test_an_edited_contact_goes_live_after_review_and_rolls_back(world, person):
     workspace, standin, content, original = world
     admin, editor, reviewer = person(), person(), person()
     admin_makes_a_key(admin, workspace)
-    staff_member(admin, editor, workspace, "Trần Thu Hoa", "Hoa", role="Biên tập viên",
-                 home="Sửa nội dung")
-    staff_member(admin, reviewer, workspace, "Lê Văn Lan", "Lan", role="Người duyệt nội dung",
-                 home="Đề xuất chờ duyệt")
+    editor_and_reviewer(admin, editor, reviewer, workspace)
     assert OLD_HOURS in _line_of(_hotlines_answer(standin))
 
     # 1. The editor opens the contact and changes its hours.

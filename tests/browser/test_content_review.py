@@ -20,7 +20,7 @@ from bot.escalation.policy import EscalationPolicy
 from bot.escalation.service import ServerKeys
 from bot.storage import Database
 from tests.browser.conftest import Workspace, running
-from tests.browser.flows import admin_makes_a_key, staff_member
+from tests.browser.flows import admin_makes_a_key, editor_and_reviewer, unlock
 from tests.helpers import ROOT, free_port
 
 pytestmark = pytest.mark.browser
@@ -51,10 +51,7 @@ def workspace(tmp_path: Path, content: Path) -> Iterator[Workspace]:
 def test_reject_upload_freshness_and_history(workspace, person, tmp_path, content):
     admin, editor, reviewer = person(), person(), person()
     admin_makes_a_key(admin, workspace)
-    staff_member(admin, editor, workspace, "Trần Thu Hoa", "Hoa", role="Biên tập viên",
-                 home="Sửa nội dung")
-    staff_member(admin, reviewer, workspace, "Lê Văn Lan", "Lan", role="Người duyệt nội dung",
-                 home="Đề xuất chờ duyệt")
+    editor_and_reviewer(admin, editor, reviewer, workspace)
 
     # A broken upload: one message, with its line, and nothing proposed.
     editor.get_by_label("Loại nội dung").select_option("guides.yml")
@@ -75,8 +72,7 @@ def test_reject_upload_freshness_and_history(workspace, person, tmp_path, conten
     editor.get_by_role("button", name="Gửi duyệt", exact=True).click()
     expect(editor.get_by_text("Đã gửi đề xuất số 1")).to_be_visible()
     reviewer.reload()
-    reviewer.get_by_label("Mật khẩu khóa").fill("mật khẩu rất dài của thử nghiệm")
-    reviewer.get_by_role("button", name="Mở khóa").click()
+    unlock(reviewer)
     reviewer.get_by_label("Lý do từ chối").fill("giữ tiêu đề cũ")
     reviewer.get_by_role("button", name="Từ chối đề xuất 1").click()
     expect(reviewer.get_by_text("Đã từ chối đề xuất 1.")).to_be_visible()

@@ -20,17 +20,10 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from bot.app import build_escalation, build_telegram
-from bot.config import Settings
-from bot.escalation.crypto import b64e
-from bot.escalation.policy import EscalationPolicy
-from bot.escalation.service import ServerKeys
 from bot.escalation.tables import CaseWrapUp
-from bot.storage import Database
-from tests.browser.conftest import Workspace, running
+from tests.browser.conftest import telegram_workspace
 from tests.browser.flows import admin_makes_a_key, staff_member
 from tests.fakes.telegram_api import TelegramStandIn
-from tests.helpers import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 USER_CHAT = 5550002345678
@@ -100,29 +93,8 @@ class User:
 
 @pytest.fixture
 def world(stack, tmp_path, monkeypatch):
-    with TelegramStandIn() as standin:
-        for key in ("ANTAM_VAR_DIR", "ANTAM_RASA_PORT", "ANTAM_ACTIONS_PORT"):
-            monkeypatch.setenv(key, stack.env[key])
-        port = free_port()
-        monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'e2e.db'}")
-        monkeypatch.setenv("ANTAM_API_PORT", str(port))
-        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", standin.token)
-        monkeypatch.setenv("TELEGRAM_BASE_URL", standin.base_url)
-        monkeypatch.setenv("TELEGRAM_POLL_TIMEOUT", "1")
-        settings = Settings.from_env()
-        database = Database(settings.database_url)
-        database.migrate()
-        keys = ServerKeys.ephemeral()
-
-        def make_hub(admin_keys):
-            monkeypatch.setenv("ANTAM_ADMIN_KEYS", ",".join(b64e(k) for k in admin_keys))
-            return build_escalation(settings, database, keys)
-
-        ws = Workspace(database, keys, port, EscalationPolicy(api_port=port),
-                       make_hub=make_hub,
-                       companions=[lambda hub: build_telegram(settings, database, hub).serve()])
-        with running(ws):
-            yield ws, standin
+    with telegram_workspace(stack, tmp_path, monkeypatch, database_name="e2e.db") as (ws, standin):
+        yield ws, standin
 
 
 def test_a_user_on_telegram_reaches_a_counselor_in_the_browser(world, person, tmp_path, stack,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from bot.storage import Database
+from tests.helpers import ROOT
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -29,3 +32,19 @@ def database(request, tmp_path):
     with admin.begin() as connection:
         connection.execute(text(f'drop schema "{schema}" cascade'))
     admin.dispose()
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    """A copy of the real content/, free to edit."""
+    directory = tmp_path / "content"
+    shutil.copytree(ROOT / "content", directory)
+    return directory
+
+
+@pytest.fixture
+def lexicon(tmp_path: Path) -> Path:
+    """A copy of the real abbreviation lexicon, free to edit."""
+    path = tmp_path / "abbreviations.yml"
+    shutil.copyfile(ROOT / "nlu" / "lexicon" / "abbreviations.yml", path)
+    return path

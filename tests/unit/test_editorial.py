@@ -7,7 +7,6 @@ are refused with the difference shown."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ from bot.safety import SafetyNet
 from bot.storage import Database
 from common.content import ContentStore, load_content
 from common.lexicon import LexiconFile
-from tests.helpers import ROOT
 
 EDITOR = Principal("s-editor", "editor", "k1", "Hoa (biên tập)")
 EDITOR_2 = Principal("s-editor2", "editor", "k2", "Minh (biên tập)")
@@ -28,20 +26,6 @@ REVIEWER = Principal("s-reviewer", "reviewer", "k3", "Lan (duyệt)")
 REVIEWER_2 = Principal("s-reviewer2", "reviewer", "k4", "Tú (duyệt)")
 COUNSELOR = Principal("s-counselor", "counselor", "k5", "Thu")
 NOW = dt.datetime(2026, 11, 30, 9, 0)
-
-
-@pytest.fixture
-def content(tmp_path: Path) -> Path:
-    directory = tmp_path / "content"
-    shutil.copytree(ROOT / "content", directory)
-    return directory
-
-
-@pytest.fixture
-def lexicon(tmp_path: Path) -> Path:
-    path = tmp_path / "abbreviations.yml"
-    shutil.copyfile(ROOT / "nlu" / "lexicon" / "abbreviations.yml", path)
-    return path
 
 
 @pytest.fixture

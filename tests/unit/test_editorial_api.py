@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,25 +17,16 @@ from bot.escalation.events import Event
 from bot.rasa_client import RasaClient
 from bot.storage import Database
 from common.lexicon import LexiconFile
-from tests.helpers import ROOT, free_port
+from tests.helpers import free_port
 from tests.unit.test_escalation_api import World, make_world
 
 
 @pytest.fixture
-def content(tmp_path: Path) -> Path:
-    directory = tmp_path / "content"
-    shutil.copytree(ROOT / "content", directory)
-    return directory
-
-
-@pytest.fixture
-def world(tmp_path, monkeypatch, capsys, content) -> Iterator[World]:
+def world(tmp_path, monkeypatch, capsys, content, lexicon) -> Iterator[World]:
     """The editors' routes; the preview's Rasa is down (nothing listens on its port), as
     when Rasa fails: the core then answers from the crisis net and the degraded reply."""
     database = Database(f"sqlite:///{tmp_path / 'editorial.db'}")
     database.migrate()
-    lexicon = tmp_path / "abbreviations.yml"
-    shutil.copyfile(ROOT / "nlu" / "lexicon" / "abbreviations.yml", lexicon)
     desk = EditorialDesk(database, content, dt.datetime.utcnow, lexicon=lexicon)
     rasa_down = RasaClient(f"http://127.0.0.1:{free_port()}", "secret", timeout=2)
     previewer = Previewer(content, tmp_path / "preview", rasa_down, LexiconFile(lexicon).get)
