@@ -20,7 +20,13 @@ whole words and reads the diacritics the way the writer used them:
   harmless list ("đánh giá"), cancel a match they overlap: "bị đánh giá thấp"
   (rated poorly) is not "bị đánh" (beaten). A look-alike read from bare letters is
   as uncertain as the match, so it leaves the match uncertain rather than
-  cancelling it ("bo dang danh thang be" is not "đánh thắng", winning).
+  cancelling it ("bo dang danh thang be" is not "đánh thắng", winning), unless it
+  holds the whole match and more: the same letters then read as the longer, more
+  specific phrase ("no dang tron viec" is "đang trốn việc", skiving).
+* A phrase right after a word that names an act rather than tells of one ("tội hiếp
+  dâm", the crime of rape; "hành vi đánh đập", the act of beating) is uncertain: a
+  question about the law or a training course names the act; someone telling of it
+  still gets the emergency reply unless the model is confident the message is harmless.
 """
 
 from __future__ import annotations
@@ -63,9 +69,12 @@ def typed_with_diacritics(text: str, lexicon: Mapping[str, str] | None = None) -
 def word_matches(typed: str, written: str, accented: bool) -> bool | None:
     """True: the typed word is the phrase word; None: it may be (bare letters in an
     unaccented message); False: it is not."""
+    bare = strip_accents(typed) == typed
     if typed == written:
-        return True
-    if not accented and strip_accents(typed) == typed == strip_accents(written):
+        # In a message typed without diacritics a bare word may be any word with its
+        # letters, even when the phrase word has none: "vung dao" is also "vùng đảo".
+        return None if bare and not accented else True
+    if not accented and bare and typed == strip_accents(written):
         return None
     return False
 
@@ -114,14 +123,27 @@ def _overlapping(span: tuple[int, int, bool], look_alikes: list[tuple[int, int, 
     return [certain for start, end, certain in look_alikes if start < span[1] and span[0] < end]
 
 
+def _covered(span: tuple[int, int, bool], look_alikes: list[tuple[int, int, bool]]) -> bool:
+    """A bare match inside a longer bare look-alike: the same letters read as the more
+    specific phrase ("toi bi danh gia thap" is "bị đánh giá thấp")."""
+    return not span[2] and any(start <= span[0] and span[1] <= end and (end - start) >
+                               (span[1] - span[0]) for start, end, _ in look_alikes)
+
+
 def _weighed(span: tuple[int, int, bool], look_alikes: list[tuple[int, int, bool]]
              ) -> tuple[int, int, bool] | None:
     """A look-alike typed as written cancels the match; one read from bare letters only
-    makes it uncertain ("bi danh gia" may be "bị đánh giá" or "bị đánh, giá…")."""
+    makes it uncertain ("bi danh gia" may be "bị đánh giá" or "bị đánh, giá…"), unless
+    it holds the whole match and more."""
     overlapping = _overlapping(span, look_alikes)
-    if any(overlapping):
+    if any(overlapping) or _covered(span, look_alikes):
         return None
     return (span[0], span[1], span[2] and not overlapping)
+
+
+def _named(span: tuple[int, int, bool], named_from: set[int]) -> tuple[int, int, bool]:
+    """A match that begins right after a naming word is named, not told: uncertain."""
+    return (span[0], span[1], span[2] and span[0] not in named_from)
 
 
 @dataclass(frozen=True)
@@ -130,6 +152,7 @@ class PhraseMatcher:
 
     triggers: Mapping[str, tuple[Phrase, ...]]
     harmless: tuple[tuple[str, ...], ...] = ()
+    naming: tuple[tuple[str, ...], ...] = ()  # words that name an act: "tội", "hành vi"
     _index: dict = field(default_factory=dict, compare=False, repr=False)
 
     def _by_first_word(self) -> dict[str, list[tuple[str, Phrase]]]:
@@ -159,13 +182,14 @@ class PhraseMatcher:
         if not candidates:
             return []
         global_covers = [s for words in self.harmless for s in _spans(words, typed, accented)]
+        named_from = {end for words in self.naming for _, end, _ in _spans(words, typed, accented)}
         found = []
         for kind, phrase in candidates.values():
             covers = global_covers + [s for words in phrase.harmless
                                       for s in _spans(words, typed, accented)]
             weighed = (_weighed(s, covers) for s in _spans(phrase.words, typed, accented,
                                                             phrase.exact))
-            spans = [s for s in weighed if s is not None]
+            spans = [_named(s, named_from) for s in weighed if s is not None]
             if spans:
                 certain = any(s[2] for s in spans) and not phrase.confirm
                 found.append(Hit(kind, phrase, certain))

@@ -361,11 +361,18 @@ def _crisis(d: Path, r: _Reader) -> PhraseMatcher:
             continue
         triggers[kind] = tuple(p for p in (_crisis_phrase(f, kind, raw, r) for raw in phrases)
                                if p is not None)
-    harmless = _read_yaml(d, f, r).get("harmless") or []
-    if not isinstance(harmless, list):
-        r.fail(f, "-", "harmless", "must be a list of phrases")
-        harmless = []
-    return PhraseMatcher(triggers, tuple(w for w in map(words_of, map(str, harmless)) if w))
+    document = _read_yaml(d, f, r)
+    harmless, naming = (_phrase_list(document, f, key, r) for key in ("harmless", "naming"))
+    return PhraseMatcher(triggers, harmless, naming)
+
+
+def _phrase_list(document: dict, f: str, key: str, r: _Reader) -> tuple[tuple[str, ...], ...]:
+    """A top-level list of phrases of crisis.yml, as words."""
+    phrases = document.get(key) or []
+    if not isinstance(phrases, list):
+        r.fail(f, "-", key, "must be a list of phrases")
+        return ()
+    return tuple(w for w in map(words_of, map(str, phrases)) if w)
 
 
 def _crisis_phrase(f: str, kind: str, raw: Any, r: _Reader) -> Phrase | None:

@@ -15,6 +15,8 @@ from common.phrasematch import Phrase, PhraseMatcher, typed_with_diacritics, wor
     ("bí", "bị", False, False),       # "bí danh", a pen name
     ("bấm", "bám", True, False),      # "bấm theo hướng dẫn", press as shown
     ("danhs", "đánh", False, False),  # not the same word
+    ("dao", "dao", True, True),       # a word without marks, in an accented message
+    ("dao", "dao", False, None),      # ...in a bare one: "vung dao" may be "vùng đảo"
 ])
 def test_a_typed_word_matches_the_phrase_word_it_can_stand_for(typed, written, accented,
                                                                expected):
@@ -39,7 +41,7 @@ def net() -> PhraseMatcher:
                    Phrase.of("cứu em", confirm=True)),
         "self_harm": (Phrase.of("tự vẫn", exact=True), Phrase.of("tự làm hại"),
                       Phrase.of("treo cổ", harmless=["treo cờ tổ quốc"])),
-    }, harmless=(words_of("đánh giá"),))
+    }, harmless=(words_of("đánh giá"),), naming=(words_of("tội"), words_of("hành vi")))
 
 
 def found(net: PhraseMatcher, text: str, lexicon=None) -> set[tuple[str, bool]]:
@@ -73,10 +75,14 @@ def test_look_alikes_and_other_words_do_not_match(net, text):
     assert found(net, text) == set()
 
 
-@pytest.mark.parametrize("text", ["bi danh la Hoa", "treo co to quoc ngay le",
-                                  "bi danh gia thap"])
-def test_a_look_alike_read_from_bare_letters_leaves_the_match_uncertain(net, text):
+@pytest.mark.parametrize("text", ["bi danh gia thap", "bi danh, treo co to quoc ngay le"])
+def test_a_bare_look_alike_over_part_of_a_match_leaves_it_uncertain(net, text):
     assert {certain for _, certain in found(net, text)} == {False}
+
+
+@pytest.mark.parametrize("text", ["bi danh la Hoa", "treo co to quoc ngay le"])
+def test_a_bare_look_alike_around_the_whole_match_cancels_it(net, text):
+    assert found(net, text) == set()
 
 
 def test_a_look_alike_cancels_only_the_words_it_covers(net):
@@ -90,3 +96,31 @@ def test_abbreviations_expand_before_matching(net):
 
 def test_words_of_keeps_diacritics_and_drops_punctuation():
     assert words_of("  Cứu TÔI!!! ") == ("cứu", "tôi")
+
+
+@pytest.mark.parametrize("text", [
+    "Tội hiếp dâm bị phạt thế nào?",                 # the crime of rape, named
+    "Hành vi đánh em gái bị xử phạt ra sao?",        # the act of beating, named
+])
+def test_a_phrase_after_a_naming_word_is_named_not_told(text):
+    net = PhraseMatcher({"danger": (Phrase.of("hiếp dâm"), Phrase.of("đánh em"))},
+                        naming=(words_of("tội"), words_of("hành vi")))
+    assert found(net, text) == {("danger", False)}
+
+
+def test_a_naming_word_elsewhere_in_the_message_changes_nothing():
+    net = PhraseMatcher({"danger": (Phrase.of("hiếp dâm"),)}, naming=(words_of("tội"),))
+    assert found(net, "Anh ta hiếp dâm tôi, tội lỗi gì chứ") == {("danger", True)}
+    assert found(net, "Tội nghiệp em, anh ta hiếp dâm em tối qua") == {("danger", True)}
+
+
+def test_a_bare_match_inside_a_longer_bare_look_alike_is_that_look_alike():
+    net = PhraseMatcher({"danger": (Phrase.of("đang trốn", harmless=["đang trốn việc"]),
+                                    Phrase.of("đánh thằng bé"), Phrase.of("đang đánh"))},
+                        harmless=(words_of("đánh thắng"),))
+    # "no dang tron viec": the same letters read as the longer "đang trốn việc" (skiving).
+    assert found(net, "no dang tron viec di uong ca phe") == set()
+    # A look-alike that covers only part of a match leaves it, uncertain.
+    assert found(net, "bo chau dang danh thang be") == {("danger", False)}
+    # A comma ends the clause: "đang trốn" is not "đang trốn việc" here.
+    assert found(net, "Nó đang trốn, việc gì cũng bỏ") == {("danger", True)}

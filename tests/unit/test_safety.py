@@ -68,6 +68,8 @@ def test_formal_words_methods_and_goodbyes_are_self_harm(safety, text):
     "anh ta bóp cổ em", "ck siet co e", "nó khóa trái cửa nhốt em trong phòng",
     "chồng chĩa súng vào em", "nó dọa bắt cóc con em", "bo no doa giet con",
     "hắn tưới xăng quanh nhà", "bị giam lỏng mấy ngày nay",
+    "sếp kéo tôi vào phòng kho rồi khóa lại", "a ta dí kéo vào cổ e",
+    "chồng dọa bóp chết con", "nó cưỡng ép tôi quan hệ", "hắn theo em về tận nhà",
 ])
 def test_strangling_confinement_weapons_and_threats_to_children_are_danger(safety, text):
     assert kind(safety, text) == "danger_now"
@@ -85,6 +87,9 @@ def test_strangling_confinement_weapons_and_threats_to_children_are_danger(safet
     "khâu xong thì cắt tay áo",
     "đơn vị sẽ xử lý em ạ",                # "xử em" inside "xử lý em"
     "quy trình bị thắt cổ chai",
+    "xe đạp tôi hỏng phanh rồi",           # a bicycle, not "đạp tôi" (kicked me)
+    "phòng máy cần thông gió cưỡng bức",   # forced ventilation
+    "sếp không cho em ra về sớm",
 ])
 def test_look_alikes_of_crisis_phrases_do_not_trigger(safety, text):
     assert kind(safety, text) is None
@@ -106,3 +111,18 @@ def test_unreadable_content_falls_back_to_embedded_numbers(tmp_path):
     assert net.assess("toi bi danh") == Signal("danger_now", certain=False)
     assert net.emergency_reply("danger_now") == EMBEDDED_EMERGENCY
     assert "113" in EMBEDDED_EMERGENCY.text
+
+
+@pytest.mark.parametrize("text", [
+    "Khung hình phạt cho tội hiếp dâm là bao nhiêu năm?",
+    "Hành vi đánh đập vợ con bị xử phạt thế nào?",
+    "Xúi giục người khác tự sát bị xử lý ra sao?",
+])
+def test_an_act_named_in_a_question_about_the_law_is_left_to_the_model(safety, text):
+    """Uncertain: a confident legal reading overrules it, a disclosure does not."""
+    assert safety.assess(text).certain is False
+
+
+def test_a_bare_phrase_word_in_a_bare_message_is_uncertain(safety):
+    assert safety.assess("cac dia phuong vung dao dang thieu nuoc").certain is False
+    assert safety.assess("Nó vung dao lên dọa tôi").certain is True
