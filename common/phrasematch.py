@@ -20,9 +20,9 @@ whole words and reads the diacritics the way the writer used them:
   harmless list ("đánh giá"), cancel a match they overlap: "bị đánh giá thấp"
   (rated poorly) is not "bị đánh" (beaten). A look-alike read from bare letters is
   as uncertain as the match, so it leaves the match uncertain rather than
-  cancelling it ("bo dang danh thang be" is not "đánh thắng", winning), unless it
-  holds the whole match and more: the same letters then read as the longer, more
-  specific phrase ("no dang tron viec" is "đang trốn việc", skiving).
+  cancelling it ("bo dang danh thang be" is not "đánh thắng", winning), even when
+  it holds the whole match: "bo no danh con co chay mau khong" has the letters of
+  "đánh con cờ" (a chess move) and means "does the child bleed".
 * A phrase right after a word that names an act rather than tells of one ("tội hiếp
   dâm", the crime of rape; "hành vi đánh đập", the act of beating) is uncertain: a
   question about the law or a training course names the act; someone telling of it
@@ -123,20 +123,12 @@ def _overlapping(span: tuple[int, int, bool], look_alikes: list[tuple[int, int, 
     return [certain for start, end, certain in look_alikes if start < span[1] and span[0] < end]
 
 
-def _covered(span: tuple[int, int, bool], look_alikes: list[tuple[int, int, bool]]) -> bool:
-    """A bare match inside a longer bare look-alike: the same letters read as the more
-    specific phrase ("toi bi danh gia thap" is "bị đánh giá thấp")."""
-    return not span[2] and any(start <= span[0] and span[1] <= end and (end - start) >
-                               (span[1] - span[0]) for start, end, _ in look_alikes)
-
-
 def _weighed(span: tuple[int, int, bool], look_alikes: list[tuple[int, int, bool]]
              ) -> tuple[int, int, bool] | None:
     """A look-alike typed as written cancels the match; one read from bare letters only
-    makes it uncertain ("bi danh gia" may be "bị đánh giá" or "bị đánh, giá…"), unless
-    it holds the whole match and more."""
+    makes it uncertain ("bi danh gia" may be "bị đánh giá" or "bị đánh, giá…")."""
     overlapping = _overlapping(span, look_alikes)
-    if any(overlapping) or _covered(span, look_alikes):
+    if any(overlapping):
         return None
     return (span[0], span[1], span[2] and not overlapping)
 

@@ -75,14 +75,10 @@ def test_look_alikes_and_other_words_do_not_match(net, text):
     assert found(net, text) == set()
 
 
-@pytest.mark.parametrize("text", ["bi danh gia thap", "bi danh, treo co to quoc ngay le"])
-def test_a_bare_look_alike_over_part_of_a_match_leaves_it_uncertain(net, text):
+@pytest.mark.parametrize("text", ["bi danh la Hoa", "treo co to quoc ngay le",
+                                  "bi danh gia thap"])
+def test_a_look_alike_read_from_bare_letters_leaves_the_match_uncertain(net, text):
     assert {certain for _, certain in found(net, text)} == {False}
-
-
-@pytest.mark.parametrize("text", ["bi danh la Hoa", "treo co to quoc ngay le"])
-def test_a_bare_look_alike_around_the_whole_match_cancels_it(net, text):
-    assert found(net, text) == set()
 
 
 def test_a_look_alike_cancels_only_the_words_it_covers(net):
@@ -114,13 +110,10 @@ def test_a_naming_word_elsewhere_in_the_message_changes_nothing():
     assert found(net, "Tội nghiệp em, anh ta hiếp dâm em tối qua") == {("danger", True)}
 
 
-def test_a_bare_match_inside_a_longer_bare_look_alike_is_that_look_alike():
-    net = PhraseMatcher({"danger": (Phrase.of("đang trốn", harmless=["đang trốn việc"]),
-                                    Phrase.of("đánh thằng bé"), Phrase.of("đang đánh"))},
-                        harmless=(words_of("đánh thắng"),))
-    # "no dang tron viec": the same letters read as the longer "đang trốn việc" (skiving).
-    assert found(net, "no dang tron viec di uong ca phe") == set()
-    # A look-alike that covers only part of a match leaves it, uncertain.
-    assert found(net, "bo chau dang danh thang be") == {("danger", False)}
-    # A comma ends the clause: "đang trốn" is not "đang trốn việc" here.
-    assert found(net, "Nó đang trốn, việc gì cũng bỏ") == {("danger", True)}
+def test_a_bare_look_alike_holding_the_whole_match_still_leaves_it_uncertain():
+    """A longer harmless phrase with the same letters does not settle a bare message:
+    "đánh con cờ" (a chess move) holds "đánh con" (beating the child)."""
+    net = PhraseMatcher({"danger": (Phrase.of("đánh con"),)},
+                        harmless=(words_of("đánh con cờ"),))
+    assert found(net, "bo no danh con co chay mau khong") == {("danger", False)}
+    assert found(net, "Bố nó đánh con cờ này hay quá") == set()
