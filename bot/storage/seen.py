@@ -5,8 +5,10 @@ Only a hash of the event id is kept. ``claim``/``finish`` serve Telegram, which 
 what was not acknowledged, and Zalo, whose repeats are replays. The worker that claims an
 event holds it for a lease while it answers; a redelivery meanwhile is "busy" (answer 503 so
 the platform tries again later); once finished it is "done" for the window; and if the
-worker died, its lease runs out and the next delivery is claimed afresh. Each update is
-processed once, and none is lost with a worker.
+worker died, its lease runs out and the next delivery is claimed afresh. No update is lost
+with a worker, and each is answered once, except one whose worker sent the reply and died
+before ``finish``: nothing tells that apart from a worker that died before replying, so it
+is answered again (at least once: a rare duplicate beats a reply lost to someone in need).
 
 One chat's updates are also taken in order: an update whose chat still has an earlier one
 in hand is told to "wait" until that one is finished (or its lease runs out). On

@@ -1,9 +1,11 @@
 """Two bot workers share Telegram's webhook on one port (SO_REUSEPORT) and the real
 PostgreSQL. Users talk through the Bot API stand-in, which delivers updates to the webhook
 and retries what was not acknowledged, as Telegram does. One worker is killed with SIGKILL
-while messages are in flight: every message still gets its reply exactly once, a crisis
-message gets the emergency reply first, a button sent by one worker is answered by the
-other, Telegram's 429 is waited out, and the killed worker comes back by itself."""
+while messages are in flight: every message still gets its reply, once unless the killed
+worker had sent it and died before recording it (then it is answered again after the lease:
+at least once, by design), a crisis message gets the emergency reply first, a button sent
+by one worker is answered by the other, Telegram's 429 is waited out, and the killed worker
+comes back by itself."""
 
 from __future__ import annotations
 
@@ -81,24 +83,34 @@ def test_workers_share_the_webhook_and_lose_nothing_when_one_is_killed(workers):
     start = {c: 0 for c in USERS}
     _round(standin, "xin chào", start)
     one = {c: len(_replies(standin, c)) for c in USERS}
+    assert all(one.values()), one
     logs = Path(env["ANTAM_VAR_DIR"]) / "log"
     served = {w: (logs / f"{w}.log").read_text().count("turn channel=telegram")
               for w in ("bot-1", "bot-2")}
     assert all(served.values()), f"the kernel spreads updates over both workers: {served}"
 
     # A worker dies while the second round is in flight.
-    for chat in USERS:
-        standin.user_message(chat, "xin chào")
+    second = {chat: standin.user_message(chat, "xin chào")["update_id"] for chat in USERS}
     os.killpg(pids["bot-1"], signal.SIGKILL)
     _until(lambda: all(len(_replies(standin, c)) >= 2 * one[c] for c in USERS),
            "every message of the second round answered")
+    _until(lambda: all(u in standin.webhook_attempts for u in second.values()),
+           "Telegram got an acknowledgement for every update")
     settle_until = time.monotonic() + 8  # past the 5 s lease: a duplicate would show by then
     while time.monotonic() < settle_until:
         time.sleep(0.2)
     two = {c: len(_replies(standin, c)) for c in USERS}
-    assert two == {c: 2 * one[c] for c in USERS}, "each update answered exactly once"
-    retried = sum(1 for n in standin.webhook_attempts.values() if n > 1)
-    print(f"updates per worker before the kill: {served}; redelivered after it: {retried}")
+    assert all(two[c] >= 2 * one[c] for c in USERS), "no message lost with the worker"
+    # A reply that left the killed worker before it recorded the update cannot be told
+    # apart from one it never sent: that update is answered again (a rare duplicate beats
+    # a lost reply). Nothing else may repeat: only a redelivered update, and only once.
+    repeated = [c for c in USERS if two[c] > 2 * one[c]]
+    assert all(two[c] <= 3 * one[c] for c in repeated), two
+    assert all(standin.webhook_attempts[second[c]] > 1 for c in repeated), (
+        "a repeat without a redelivery: two workers answered one delivery")
+    retried = sum(1 for u in second.values() if standin.webhook_attempts[u] > 1)
+    print(f"updates per worker before the kill: {served}; redelivered after it: {retried}; "
+          f"answered again: {len(repeated)}")
 
     # Flood control on the surviving worker: the reply still arrives.
     standin.fail_next("sendMessage", retry_after=1)
