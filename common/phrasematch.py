@@ -15,7 +15,9 @@ whole words and reads the diacritics the way the writer used them:
   model down, slow or unsure, the emergency reply goes out.
 * An ``exact`` phrase never matches bare letters ("tự vẫn" is "tu van", as in "tư
   vấn"); a ``confirm`` phrase is always uncertain, for idioms people also use
-  lightly ("cứu em với" about a jammed printer).
+  lightly ("cứu em với" about a jammed printer); an ``unmistakable`` phrase is
+  certain from bare letters too, because its letters read only one way ("dinh tu
+  sat" is only "định tự sát"): the model, however sure, cannot overrule it.
 * A phrase's harmless look-alikes ("treo cờ tổ quốc" for "treo cổ"), and the global
   harmless list ("đánh giá"), cancel a match they overlap: "bị đánh giá thấp"
   (rated poorly) is not "bị đánh" (beaten). A look-alike read from bare letters is
@@ -87,12 +89,13 @@ class Phrase:
     exact: bool = False  # must be typed with its diacritics
     confirm: bool = False  # also used lightly: the model may overrule it
     harmless: tuple[tuple[str, ...], ...] = ()  # look-alikes that cancel this phrase
+    unmistakable: bool = False  # its bare letters read one way: certain without marks
 
     @classmethod
     def of(cls, text: str, exact: bool = False, harmless: Iterable[str] = (),
-           confirm: bool = False) -> Phrase:
+           confirm: bool = False, unmistakable: bool = False) -> Phrase:
         return cls(words_of(text), exact, confirm,
-                   tuple(w for w in map(words_of, harmless) if w))
+                   tuple(w for w in map(words_of, harmless) if w), unmistakable)
 
     @property
     def text(self) -> str:
@@ -107,13 +110,13 @@ class Hit:
 
 
 def _spans(words: tuple[str, ...], typed: tuple[str, ...], accented: bool,
-           exact: bool = False) -> list[tuple[int, int, bool]]:
+           exact: bool = False, unmistakable: bool = False) -> list[tuple[int, int, bool]]:
     """Every (start, end, certain) where the phrase ``words`` occurs in the typed words."""
     n, found = len(words), []
     for i in range(len(typed) - n + 1):
         results = [word_matches(typed[i + k], words[k], accented) for k in range(n)]
         if all(r is not False for r in results) and not (exact and None in results):
-            found.append((i, i + n, None not in results))
+            found.append((i, i + n, unmistakable or None not in results))
     return found
 
 
@@ -174,13 +177,15 @@ class PhraseMatcher:
         if not candidates:
             return []
         global_covers = [s for words in self.harmless for s in _spans(words, typed, accented)]
-        named_from = {end for words in self.naming for _, end, _ in _spans(words, typed, accented)}
+        # Only a naming word typed as written names: bare "chong" may be "chồng" (husband).
+        named_from = {end for words in self.naming
+                      for _, end, certain in _spans(words, typed, accented) if certain}
         found = []
         for kind, phrase in candidates.values():
             covers = global_covers + [s for words in phrase.harmless
                                       for s in _spans(words, typed, accented)]
-            weighed = (_weighed(s, covers) for s in _spans(phrase.words, typed, accented,
-                                                            phrase.exact))
+            weighed = (_weighed(s, covers) for s in _spans(
+                phrase.words, typed, accented, phrase.exact, phrase.unmistakable))
             spans = [_named(s, named_from) for s in weighed if s is not None]
             if spans:
                 certain = any(s[2] for s in spans) and not phrase.confirm

@@ -376,12 +376,13 @@ def _phrase_list(document: dict, f: str, key: str, r: _Reader) -> tuple[tuple[st
 
 
 def _crisis_phrase(f: str, kind: str, raw: Any, r: _Reader) -> Phrase | None:
-    """A phrase is a string, or {phrase, exact, confirm, harmless} when it needs its
-    diacritics, the model's agreement or has look-alikes (common/phrasematch.py); a
-    look-alike must share a word with the phrase to cancel it."""
+    """A phrase is a string, or {phrase, exact, confirm, unmistakable, harmless} when it
+    needs its diacritics, needs the model's agreement, is certain from bare letters or has
+    look-alikes (common/phrasematch.py); a look-alike must share a word with the phrase to
+    cancel it; at most one of the three flags is true."""
     item = raw if isinstance(raw, dict) else {"phrase": raw}
     text, harmless = item.get("phrase"), item.get("harmless", [])
-    flags = {name: item.get(name, False) for name in ("exact", "confirm")}
+    flags = {name: item.get(name, False) for name in ("exact", "confirm", "unmistakable")}
     where = f"phrase {text!r}"
     if not isinstance(text, str) or not words_of(text):
         r.fail(f, kind, "phrases", f"{where}: must be words")
@@ -389,7 +390,10 @@ def _crisis_phrase(f: str, kind: str, raw: Any, r: _Reader) -> Phrase | None:
     if unknown := set(item) - {"phrase", "harmless", *flags}:
         r.fail(f, kind, where, f"unknown field(s): {', '.join(sorted(unknown))}")
     if not all(isinstance(v, bool) for v in flags.values()):
-        r.fail(f, kind, where, "exact and confirm must be true or false")
+        r.fail(f, kind, where, "exact, confirm and unmistakable must be true or false")
+        return None
+    if sum(flags.values()) > 1:
+        r.fail(f, kind, where, "exact, confirm and unmistakable exclude each other")
         return None
     if not isinstance(harmless, list) or not all(isinstance(h, str) for h in harmless):
         r.fail(f, kind, where, "harmless must be a list of look-alike phrases")

@@ -110,6 +110,17 @@ def test_wrong_type_is_rejected(content_dir):
         load_content(content_dir)
 
 
+def test_a_crisis_phrase_with_two_certainty_flags_is_rejected(content_dir):
+    """"Unmistakable" (certain from bare letters) and "confirm" (always uncertain) cannot
+    both hold: an editor's slip must not silently pick one."""
+    def change(data):
+        data["triggers"][0]["phrases"].append(
+            {"phrase": "định tự sát", "unmistakable": True, "confirm": True})
+    _edit(content_dir / "crisis.yml", change)
+    with pytest.raises(ContentError, match="định tự sát.*exclude each other"):
+        load_content(content_dir)
+
+
 def test_showing_an_unverified_entry_is_rejected(content_dir):
     def change(data):
         data["legal"][0]["status"] = "unverified"

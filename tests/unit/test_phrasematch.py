@@ -117,3 +117,26 @@ def test_a_bare_look_alike_holding_the_whole_match_still_leaves_it_uncertain():
                         harmless=(words_of("đánh con cờ"),))
     assert found(net, "bo no danh con co chay mau khong") == {("danger", False)}
     assert found(net, "Bố nó đánh con cờ này hay quá") == set()
+
+
+def test_an_unmistakable_phrase_is_certain_from_bare_letters_too():
+    """"dinh tu sat" reads only as "định tự sát": no model may overrule it, while a bare
+    "tu sat" alone may still be "tủ sắt" (a steel cabinet) and stays uncertain."""
+    net = PhraseMatcher({"self_harm": (Phrase.of("định tự sát", unmistakable=True),
+                                       Phrase.of("tự sát"))})
+    assert ("self_harm", True) in found(net, "toi dinh tu sat vao cuoi tuan")
+    assert found(net, "mua tu sat cho phong") == {("self_harm", False)}
+
+
+def test_an_unmistakable_phrase_under_a_bare_look_alike_is_uncertain():
+    net = PhraseMatcher({"self_harm": (Phrase.of("muốn tự sát", unmistakable=True,
+                                                 harmless=["muốn tự sát nhập"]),)})
+    assert found(net, "hai xa muon tu sat nhap") == {("self_harm", False)}
+
+
+def test_only_a_naming_word_typed_as_written_names_a_phrase():
+    """Bare "chong" is "chống" (against) or "chồng" (husband): "chong muon tu sat" is a
+    husband wanting to kill himself, not a campaign against suicide."""
+    net = PhraseMatcher({"self_harm": (Phrase.of("muốn tự sát", unmistakable=True),)},
+                        naming=(words_of("chống"),))
+    assert found(net, "chong muon tu sat") == {("self_harm", True)}

@@ -46,8 +46,22 @@ def test_a_match_is_certain_only_when_typed_as_written_and_never_said_lightly(
     assert safety.assess(text).certain is certain
 
 
+@pytest.mark.parametrize("text, kind_", [
+    ("toi dinh tu sat vao cuoi tuan nay", "self_harm"),  # a wish or plan: no cabinet
+    ("chong muon tu sat", "self_harm"),                  # "chồng", not "chống"
+    ("e se tu ket lieu doi mk", "self_harm"),
+    ("bo chau dang danh thang be bang that lung", "danger_now"),
+    ("tks mn thời gian qua, vĩnh biệt", "self_harm"),    # a goodbye to life, with marks
+])
+def test_an_unmistakable_phrase_is_certain_without_diacritics_too(safety, text, kind_):
+    """The model, however sure it is of something harmless, cannot overrule these."""
+    assert safety.assess(text).certain
+    assert kind(safety, text) == kind_
+
+
 @pytest.mark.parametrize("text", [
     "xin chào", "số điện thoại hỗ trợ", "đánh máy giỏi", "",
+    "Phân tích đoạn trích Vĩnh biệt Cửu Trùng Đài", "Đội mình đánh thắng đội bạn 3-1",
     "tôi bị đánh giá thấp trong kỳ xét thi đua", "mấy giờ thì đánh thức mình",
     "chơi game giết thời gian", "cam on ban nhieu", "/start_quiz",
 ])
