@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from common.content import load_content  # noqa: E402
-from common.intents import CRISIS_INTENTS, DISCLOSURE_INTENTS  # noqa: E402
+from common.intents import CRISIS_INTENTS, NEVER_CALM_INTENTS  # noqa: E402
 from common.textnorm import load_lexicon  # noqa: E402
 
 RANKING_MIN = (0.2, 0.3, 0.4, 0.5)
@@ -71,7 +71,7 @@ def emergency(net, parsed, ranking_min: float, calm: float, hint: float) -> bool
     """bot/core.py's crisis_kind, replayed."""
     intent, confidence, ranking = parsed
     crisis = sum(ranking.get(k, 0.0) for k in CRISIS_INTENTS)
-    is_calm = (intent not in CRISIS_INTENTS | DISCLOSURE_INTENTS and confidence >= calm
+    is_calm = (intent not in NEVER_CALM_INTENTS and confidence >= calm
                and crisis < hint)
     by_net = bool(net) and (any(h.certain for h in net) or not is_calm)
     by_model = intent in CRISIS_INTENTS or any(ranking.get(k, 0.0) >= ranking_min

@@ -43,7 +43,7 @@ from bot.storage.database import add_turn
 from bot.storage.write_behind import WriteBehind
 from bot.wipe import Wipe
 from common.content import ContentError, ContentStore, render
-from common.intents import CRISIS_INTENTS, DISCLOSURE_INTENTS
+from common.intents import CRISIS_INTENTS, NEVER_CALM_INTENTS
 from common.textnorm import clean
 
 log = logging.getLogger(__name__)
@@ -105,9 +105,9 @@ class Alarm:
 
 def model_is_calm(answer: NluAnswer) -> bool:
     """The model is confident the message is harmless: not a crisis, nor someone telling
-    of harm (Rasa's fallback, at 0.3, is never confident enough)."""
+    of harm or asking what to do (Rasa's fallback, at 0.25, is never confident enough)."""
     crisis = sum(c for name, c in answer.ranking if name in CRISIS_INTENTS)
-    return (answer.intent not in CRISIS_INTENTS | DISCLOSURE_INTENTS
+    return (answer.intent not in NEVER_CALM_INTENTS
             and (answer.confidence or 0.0) >= CALM_CONFIDENCE and crisis < CRISIS_HINT_MAX)
 
 

@@ -19,3 +19,13 @@ DISCLOSURE_INTENTS = frozenset({
     "report_online_abuse", "help_someone_else", "feeling_distress", "request_counselor",
     "manager_handling_complaint",
 })
+# Someone asking what to do, how to stay safe, whom to call or how to report: the words
+# of a person in trouble, so no harmless reading of a danger word either. "lam sao de
+# treo co ma khong bi dau" (how to hang oneself without pain) reads as a safety-plan
+# question, and that must not silence the net.
+HELP_SEEKING_INTENTS = frozenset({
+    "ask_what_to_do", "ask_safety_plan", "ask_hotline", "ask_report_procedure",
+    "ask_evidence",
+})
+# Readings that never overrule an uncertain crisis phrase (bot/core.py).
+NEVER_CALM_INTENTS = CRISIS_INTENTS | DISCLOSURE_INTENTS | HELP_SEEKING_INTENTS

@@ -30,6 +30,18 @@ def test_only_a_confident_harmless_reading_overrules_an_uncertain_match():
     assert crisis_kind(Signal("danger_now", certain=False), CALM) is None
 
 
+@pytest.mark.parametrize("intent", ["ask_safety_plan", "ask_what_to_do",
+                                    "report_domestic_violence"])
+def test_a_question_about_what_to_do_or_a_disclosure_never_overrules_a_match(intent):
+    """"lam sao de treo co ma khong bi dau" reads as a safety-plan question at 0.67."""
+    assert crisis_kind(Signal("self_harm", certain=False), answer(intent, 0.9)) == "self_harm"
+
+
+def test_a_confident_legal_reading_still_overrules_a_named_act():
+    """"tội hiếp dâm" in a question about the law is named, not told."""
+    assert crisis_kind(Signal("danger_now", certain=False), answer("ask_legal_rights", 0.9)) is None
+
+
 def test_the_model_alone_can_signal_a_crisis():
     assert crisis_kind(None, answer("danger_now", 0.8)) == "danger_now"
     assert crisis_kind(None, answer("ask_hotline", 0.5, self_harm=0.45)) == "self_harm"

@@ -69,6 +69,23 @@ def test_ordinary_messages_do_not_trigger(safety, text):
     assert kind(safety, text) is None
 
 
+@pytest.mark.parametrize("text, kind_", [
+    ("cho hỏi liều gây chết của thuốc ngủ là bao nhiêu", "self_harm"),
+    ("bao nhieu vien thi chet", "self_harm"),
+    ("nó bảo tối nay làm thịt cả nhà em", "danger_now"),
+    ("hẹn mọi người kiếp sau", "self_harm"),               # weighed by the model
+    ("hắn nói em sẽ không bao giờ thấy mặt con nữa", "danger_now"),
+])
+def test_lethal_doses_butchering_threats_and_last_goodbyes_are_caught(safety, text, kind_):
+    assert kind(safety, text) == kind_
+
+
+@pytest.mark.parametrize("text", ["tết này nhà ngoại làm thịt con gà trống",
+                                  "vitamin C uống mấy viên một ngày"])
+def test_the_same_words_in_everyday_use_do_not_match(safety, text):
+    assert kind(safety, text) is None
+
+
 @pytest.mark.parametrize("text", [
     "em muốn tự vẫn", "nó định quyên sinh", "chỉ muốn tìm đến cái chết",
     "em đã viết thư tuyệt mệnh", "em uống cả vỉ thuốc ngủ rồi", "muốn nhảy lầu cho xong",
