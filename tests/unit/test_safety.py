@@ -81,6 +81,8 @@ def test_ordinary_messages_do_not_trigger(safety, text):
     ("chong em cam cay riu chay khap nha tim em", "danger_now"),
     ("dem nay t nhay tu ban cong xuong cho xong", "self_harm"),
     ("toi da cho het do, khong con gi vuong ban", "self_harm"),
+    ("thuốc trừ sâu loại nào uống vào là chết", "self_harm"),
+    ("họ bảo tối nay sẽ quay lại xử tiếp", "danger_now"),
 ])
 def test_lethal_doses_butchering_threats_and_last_goodbyes_are_caught(safety, text, kind_):
     assert kind(safety, text) == kind_
