@@ -158,6 +158,8 @@ def test_unreadable_content_falls_back_to_embedded_numbers(tmp_path):
     "Xúi giục người khác tự sát bị xử lý ra sao?",
     "Tỷ lệ tự tử ở thanh niên hiện nay là bao nhiêu?",
     "Cho tôi số liệu thống kê tự sát năm ngoái",
+    "bạn có số liệu tự tử năm ngoái không",
+    "em đang viết tiểu luận về tự tử ở người cao tuổi",
 ])
 def test_an_act_named_in_a_question_about_the_law_is_left_to_the_model(safety, text):
     """Uncertain: a confident legal reading overrules it, a disclosure does not."""
@@ -167,3 +169,37 @@ def test_an_act_named_in_a_question_about_the_law_is_left_to_the_model(safety, t
 def test_a_bare_phrase_word_in_a_bare_message_is_uncertain(safety):
     assert safety.assess("cac dia phuong vung dao dang thieu nuoc").certain is False
     assert safety.assess("Nó vung dao lên dọa tôi").certain is True
+
+
+@pytest.mark.parametrize("text", [
+    "mẹ t dạo này cứ ns sống thừa",                          # a relative's hopelessness
+    "cj ấy nhắn tạm biệt r tắt máy, e sợ cj ấy làm j dại",   # a bystander's fear
+    "toi chi con cach chet thoi",
+    "chắc e chết đi thì ck vs bme mới hiểu",
+    "nhìn con dao là chỉ mún đâm vào ng mình",
+    "bà giấu thuốc ngủ dưới gối",
+    "từ khi mẹ mất bố cứ nói muốn đi theo mẹ",          # to die and join the dead
+    "ba mat roi, con muon xuong do voi ba",
+    "đây là lần cuối e nc vs ai đó",
+])
+def test_hopelessness_hoarded_pills_and_a_bystanders_fear_are_self_harm(safety, text):
+    assert kind(safety, text) == "self_harm"
+
+
+def test_thinking_about_suicide_is_not_named_away(safety):
+    """Only a piece of work "about" the act names it; thinking about it is told."""
+    assert safety.assess("tôi cứ nghĩ về tự tử suốt").certain is True
+
+
+@pytest.mark.parametrize("text", [
+    "tao đang đứng trước cơ quan mày, chờ mày tan ca",     # a harasser who found the office
+    "nó tìm ra nhà e r, gửi cả ảnh chụp cổng nhà",
+    "chồng cũ nhắn chiều nay sẽ bắt con gái tôi ở trường",
+    "hàng xóm ck đg đánh vk, kéo lê ra sân",
+])
+def test_a_harasser_at_the_door_a_child_taken_and_a_beating_next_door_are_danger(safety, text):
+    assert kind(safety, text) == "danger_now"
+
+
+def test_a_denial_typed_as_written_is_not_a_bystanders_fear(safety):
+    assert kind(safety, "tôi buồn nhưng không có ý định làm gì dại dột") is None
