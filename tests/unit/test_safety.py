@@ -181,6 +181,7 @@ def test_a_bare_phrase_word_in_a_bare_message_is_uncertain(safety):
     "từ khi mẹ mất bố cứ nói muốn đi theo mẹ",          # to die and join the dead
     "ba mat roi, con muon xuong do voi ba",
     "đây là lần cuối e nc vs ai đó",
+    "tu hom do e nghi den cai chet suot",
 ])
 def test_hopelessness_hoarded_pills_and_a_bystanders_fear_are_self_harm(safety, text):
     assert kind(safety, text) == "self_harm"
@@ -196,6 +197,7 @@ def test_thinking_about_suicide_is_not_named_away(safety):
     "nó tìm ra nhà e r, gửi cả ảnh chụp cổng nhà",
     "chồng cũ nhắn chiều nay sẽ bắt con gái tôi ở trường",
     "hàng xóm ck đg đánh vk, kéo lê ra sân",
+    "quản lý khóa em trong kho rồi về mất",
 ])
 def test_a_harasser_at_the_door_a_child_taken_and_a_beating_next_door_are_danger(safety, text):
     assert kind(safety, text) == "danger_now"
