@@ -171,36 +171,30 @@ def test_a_bare_phrase_word_in_a_bare_message_is_uncertain(safety):
     assert safety.assess("Nó vung dao lên dọa tôi").certain is True
 
 
-@pytest.mark.parametrize("text", [
-    "mẹ t dạo này cứ ns sống thừa",                          # a relative's hopelessness
-    "cj ấy nhắn tạm biệt r tắt máy, e sợ cj ấy làm j dại",   # a bystander's fear
-    "toi chi con cach chet thoi",
-    "chắc e chết đi thì ck vs bme mới hiểu",
-    "nhìn con dao là chỉ mún đâm vào ng mình",
-    "bà giấu thuốc ngủ dưới gối",
-    "từ khi mẹ mất bố cứ nói muốn đi theo mẹ",          # to die and join the dead
-    "ba mat roi, con muon xuong do voi ba",
-    "đây là lần cuối e nc vs ai đó",
-    "tu hom do e nghi den cai chet suot",
+@pytest.mark.parametrize("text, kind_", [
+    ("mẹ t dạo này cứ ns sống thừa", "self_harm"),                         # hopelessness
+    ("cj ấy nhắn tạm biệt r tắt máy, e sợ cj ấy làm j dại", "self_harm"),  # a bystander's fear
+    ("toi chi con cach chet thoi", "self_harm"),
+    ("chắc e chết đi thì ck vs bme mới hiểu", "self_harm"),
+    ("nhìn con dao là chỉ mún đâm vào ng mình", "self_harm"),
+    ("bà giấu thuốc ngủ dưới gối", "self_harm"),
+    ("từ khi mẹ mất bố cứ nói muốn đi theo mẹ", "self_harm"),          # to join the dead
+    ("ba mat roi, con muon xuong do voi ba", "self_harm"),
+    ("đây là lần cuối e nc vs ai đó", "self_harm"),
+    ("tu hom do e nghi den cai chet suot", "self_harm"),
+    ("tao đang đứng trước cơ quan mày, chờ mày tan ca", "danger_now"),   # found the office
+    ("nó tìm ra nhà e r, gửi cả ảnh chụp cổng nhà", "danger_now"),
+    ("chồng cũ nhắn chiều nay sẽ bắt con gái tôi ở trường", "danger_now"),
+    ("hàng xóm ck đg đánh vk, kéo lê ra sân", "danger_now"),
+    ("quản lý khóa em trong kho rồi về mất", "danger_now"),
 ])
-def test_hopelessness_hoarded_pills_and_a_bystanders_fear_are_self_harm(safety, text):
-    assert kind(safety, text) == "self_harm"
+def test_euphemisms_hidden_means_and_abusers_at_the_door_are_caught(safety, text, kind_):
+    assert kind(safety, text) == kind_
 
 
 def test_thinking_about_suicide_is_not_named_away(safety):
     """Only a piece of work "about" the act names it; thinking about it is told."""
     assert safety.assess("tôi cứ nghĩ về tự tử suốt").certain is True
-
-
-@pytest.mark.parametrize("text", [
-    "tao đang đứng trước cơ quan mày, chờ mày tan ca",     # a harasser who found the office
-    "nó tìm ra nhà e r, gửi cả ảnh chụp cổng nhà",
-    "chồng cũ nhắn chiều nay sẽ bắt con gái tôi ở trường",
-    "hàng xóm ck đg đánh vk, kéo lê ra sân",
-    "quản lý khóa em trong kho rồi về mất",
-])
-def test_a_harasser_at_the_door_a_child_taken_and_a_beating_next_door_are_danger(safety, text):
-    assert kind(safety, text) == "danger_now"
 
 
 def test_a_denial_typed_as_written_is_not_a_bystanders_fear(safety):
