@@ -187,6 +187,7 @@ def test_a_bare_phrase_word_in_a_bare_message_is_uncertain(safety):
     ("chồng cũ nhắn chiều nay sẽ bắt con gái tôi ở trường", "danger_now"),
     ("hàng xóm ck đg đánh vk, kéo lê ra sân", "danger_now"),
     ("quản lý khóa em trong kho rồi về mất", "danger_now"),
+    ("bé nhà bên bị bố trói vào cột đánh từ nãy h", "danger_now"),      # tied up
 ])
 def test_euphemisms_hidden_means_and_abusers_at_the_door_are_caught(safety, text, kind_):
     assert kind(safety, text) == kind_
