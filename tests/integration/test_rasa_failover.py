@@ -78,6 +78,21 @@ def _ready_parts(env: dict[str, str]) -> dict[str, str]:
         return {}
 
 
+def _users_on_each(pool: InstancePool, key: str, per_instance: int) -> list[str]:
+    """Users that the bot's routing spreads over both instances, those of the first first.
+
+    The pseudonym key is new each run, so a fixed handful of names can all land on one
+    instance (1 run in 128 with eight): pick names until each instance has its share."""
+    served: dict[str, list[str]] = {url: [] for url in pool.urls}
+    for user in (f"user-{n}" for n in range(1000)):
+        first = served[pool.order(pseudonymise(key, "console", user))[0]]
+        if len(first) < per_instance:
+            first.append(user)
+        if all(len(names) == per_instance for names in served.values()):
+            return [name for names in served.values() for name in names]
+    raise AssertionError("the routing never chose one of the instances")
+
+
 def test_a_killed_instance_hands_its_conversations_over_and_comes_back(pair):
     env, printed, prefix, var_dir = pair
     pids = {line.split()[0]: int(line.split()[1].removeprefix("pid="))
@@ -87,10 +102,8 @@ def test_a_killed_instance_hands_its_conversations_over_and_comes_back(pair):
     urls = (f"http://127.0.0.1:{rasa}", f"http://127.0.0.1:{rasa + 1}")
     key = (var_dir / "pseudonym.key").read_text().strip()
     pool = InstancePool(urls)  # the bot's own routing, to find who serves whom
-    users = [f"user-{n}" for n in range(8)]
-    on_first = [u for u in users if pool.order(pseudonymise(key, "console", u))[0] == urls[0]]
-    assert on_first and len(on_first) < len(users), "both instances serve conversations"
-    victim = on_first[0]
+    users = _users_on_each(pool, key, per_instance=4)
+    victim = users[0]  # served by the first instance
     pseudonym = pseudonymise(key, "console", victim)
 
     chat = Chat(env)
